@@ -1,0 +1,37 @@
+# Two commands for a fresh Debian machine with Python 3.11: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+KZ     := $(VENV)/bin/kuzushiji
+SHARED ?= ../shared/data
+
+.PHONY: demo test setup system models bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[train,dev]'
+	touch $@
+
+system:
+	bash scripts/install_system.sh
+
+setup: system $(VENV)/.installed
+
+demo: setup
+	$(KZ) recognize samples/100241706_00004_2.jpg -o demo_out --overlay
+	@echo; echo "--- text (columns right to left) ---"; cat demo_out/100241706_00004_2.txt; echo
+	@echo "outputs: demo_out/submission.csv demo_out/100241706_00004_2.json demo_out/100241706_00004_2.txt demo_out/100241706_00004_2.png"
+
+test: setup
+	$(PY) -m pytest tests
+
+# Rebuild the bundled models from scratch (synthetic data, training, fine-tuning, pseudo-labels).
+models: setup
+	bash scripts/make_models.sh
+
+bench: setup
+	$(PY) bench/recognize.py
+
+clean:
+	rm -rf $(VENV) demo_out build work

@@ -1,0 +1,78 @@
+"""``kuzushiji`` command line: short verbs, each a thin wrapper over the Python API."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import DataError
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_files, format_report, write_per_class
+
+    report = evaluate_files(args.truth, args.pred, class_agnostic=args.class_agnostic,
+                            per_class=bool(args.per_class), check_vocab=not args.no_vocab_check)
+    print(format_report(report, per_page=not args.summary))
+    if args.per_class:
+        write_per_class(report, args.per_class)
+        print(f"per-class counts written to {args.per_class}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .evaluate import read_labels_for_image
+    from .io.atomic import atomic_save_image
+    from .io.image import load_image
+    from .visualize import draw_overlay
+
+    image = load_image(args.image)
+    image_id = args.image_id or Path(args.image).stem
+    boxes, points = read_labels_for_image(args.labels, image_id) if args.labels else ([], [])
+    im = draw_overlay(image, boxes, points, max_side=args.max_side)
+    atomic_save_image(args.output, im)
+    print(f"{args.output}: {len(boxes)} boxes, {len(points)} points drawn on {image_id}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kuzushiji", description="OCR for kuzushiji (pre-modern Japanese cursive script).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("evaluate", help="competition F1 of a submission against the truth")
+    e.add_argument("--truth", required=True, help="train.csv (U+XXXX x y w h) or CODH coordinate.csv")
+    e.add_argument("--pred", required=True, help="submission CSV (U+XXXX cx cy)")
+    e.add_argument("--class-agnostic", action="store_true", help="detection F1: ignore labels when matching")
+    e.add_argument("--per-class", metavar="FILE", help="write per-class TP/FP/FN to this CSV")
+    e.add_argument("--summary", action="store_true", help="print only the overall line")
+    e.add_argument("--no-vocab-check", action="store_true", help="accept codes outside the 4,787-code vocabulary")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("show", help="draw boxes or points with their modern characters on a page")
+    s.add_argument("image")
+    s.add_argument("--labels", help="train.csv, submission CSV or CODH coordinate.csv")
+    s.add_argument("--image-id", help="row to draw (default: the image file name without extension)")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--max-side", type=int, default=2000)
+    s.set_defaults(func=cmd_show)
+
+    from . import cli_more
+
+    cli_more.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

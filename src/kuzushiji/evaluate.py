@@ -1,0 +1,101 @@
+"""Evaluate submissions from files; read any label CSV the project knows."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .errors import DataError
+from .io.atomic import atomic_open
+from .io.codh import read_coordinate_csv
+from .io.kaggle import read_submission, read_train_csv, truth_as_points
+from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, score
+from .structures import CharBox, CharPoint
+from .vocab import default_vocabulary
+
+
+def _header(path: Path) -> list[str]:
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        row = next(csv.reader(f), None)
+    if row is None:
+        raise DataError(path, "empty CSV (no header)")
+    return [h.strip() for h in row]
+
+
+def read_truth(path: str | Path, check_vocab: bool = True) -> dict[str, list[CharBox]]:
+    """Truth boxes from a Kaggle ``train.csv`` or a CODH ``coordinate.csv``."""
+    path = Path(path)
+    vocab = default_vocabulary() if check_vocab else None
+    if _header(path)[0] == "Unicode":
+        return read_coordinate_csv(path, vocab)
+    return dict(read_train_csv(path, vocab))
+
+
+def _is_points(tokens: list[str]) -> bool:
+    """``U+XXXX x y w h`` groups have a number in 4th place; ``U+XXXX x y`` triples a code."""
+    return len(tokens) == 3 or (len(tokens) > 3 and tokens[3].startswith("U+"))
+
+
+def _file_holds_boxes(path: Path) -> bool:
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.reader(f):
+            if len(row) == 2 and row[1].split() and row[0] != "image_id":
+                return not _is_points(row[1].split())
+    return False
+
+
+def read_predictions(path: str | Path, check_vocab: bool = True) -> dict[str, list[CharPoint]]:
+    """A submission (``U+XXXX cx cy``); a ``train.csv`` or CODH file is read as its box centres."""
+    path = Path(path)
+    vocab = default_vocabulary() if check_vocab else None
+    if _header(path)[0] == "Unicode" or _file_holds_boxes(path):
+        return truth_as_points(read_truth(path, check_vocab))
+    return read_submission(path, vocab)
+
+
+def read_labels_for_image(path: str | Path, image_id: str) -> tuple[list[CharBox], list[CharPoint]]:
+    """Boxes (train.csv / coordinate.csv) or points (submission) of one page."""
+    path = Path(path)
+    if _header(path)[0] == "Unicode" or _file_holds_boxes(path):
+        boxes = read_truth(path, check_vocab=False)
+        if image_id not in boxes:
+            raise DataError(path, f"no row for image {image_id}")
+        return boxes[image_id], []
+    points = read_submission(path)
+    if image_id not in points:
+        raise DataError(path, f"no row for image {image_id}")
+    return [], points[image_id]
+
+
+def evaluate_files(truth: str | Path, pred: str | Path, class_agnostic: bool = False,
+                   per_class: bool = False, check_vocab: bool = True) -> F1Report:
+    return score(read_truth(truth, check_vocab), read_predictions(pred, check_vocab), class_agnostic, per_class)
+
+
+def format_report(r: F1Report, per_page: bool = True) -> str:
+    lines = []
+    if per_page:
+        lines.append(f"{'page':<28} {'TP':>6} {'FP':>6} {'FN':>6} {'prec':>7} {'recall':>7} {'F1':>7}")
+        for k, c in r.pages.items():
+            flag = "  (>1200 predictions)" if k in r.flagged else ("  (not in truth)" if k in r.unknown_pages else "")
+            lines.append(f"{k:<28} {c.tp:>6} {c.fp:>6} {c.fn:>6} {c.precision:>7.4f} {c.recall:>7.4f} {c.f1:>7.4f}{flag}")
+    t = r.total
+    lines.append(f"{'ALL (' + str(len(r.pages)) + ' pages)':<28} {t.tp:>6} {t.fp:>6} {t.fn:>6} "
+                 f"{t.precision:>7.4f} {t.recall:>7.4f} {t.f1:>7.4f}")
+    lines.append(f"precision {t.precision:.4f}  recall {t.recall:.4f}  F1 {t.f1:.4f}")
+    if r.flagged:
+        lines.append(f"warning: {len(r.flagged)} page(s) exceed {MAX_PREDICTIONS_PER_PAGE} predictions: {', '.join(r.flagged[:5])}")
+    if r.unknown_pages:
+        lines.append(f"warning: {len(r.unknown_pages)} predicted page(s) not in the truth (counted as false positives)")
+    return "\n".join(lines)
+
+
+def write_per_class(r: F1Report, path: str | Path) -> None:
+    from .vocab import code_to_char
+
+    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["code", "char", "tp", "fp", "fn", "precision", "recall", "f1"])
+        for code, c in sorted(r.per_class.items(), key=lambda kv: -(kv[1].tp + kv[1].fn)):
+            w.writerow([code, code_to_char(code), c.tp, c.fp, c.fn, f"{c.precision:.4f}", f"{c.recall:.4f}", f"{c.f1:.4f}"])
