@@ -1,8 +1,64 @@
-"""Commands added by later layers (synth, train, classify, recognize, export)."""
+"""Commands beyond evaluate/show: synth, train, classify, recognize, export."""
 from __future__ import annotations
 
 import argparse
 
 
+def cmd_synth_pages(a: argparse.Namespace) -> int:
+    import time
+
+    from .synth.page import PageConfig
+    from .synth.writer import generate_pages
+
+    t = time.time()
+    generate_pages(a.output, a.n, a.seed, a.workers, a.shared, PageConfig(height=a.height))
+    dt = time.time() - t
+    print(f"{a.n} pages in {a.output} ({a.n / dt:.1f} pages/s with {a.workers} workers at {a.height} px)")
+    return 0
+
+
+def cmd_synth_crops(a: argparse.Namespace) -> int:
+    from .synth.classes import top_classes
+    from .synth.writer import generate_crops
+
+    exclude = tuple(a.exclude_font or ())
+    codes = top_classes(a.shared, a.top, exclude)
+    generate_crops(a.output, codes, a.per_class, a.size, a.seed, a.workers, exclude)
+    print(f"{len(codes)} classes x {a.per_class} crops in {a.output}")
+    return 0
+
+
+def cmd_synth_fonts(a: argparse.Namespace) -> int:
+    from .synth.fonts import build_coverage_table
+
+    for name, v in build_coverage_table().items():
+        print(f"{name:<32} {len(v['vocab']):>5} vocabulary codes  {len(v['hentaigana']):>4} hentaigana")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    return None
+    s = sub.add_parser("synth", help="synthetic pages (Kaggle layout) or glyph crops").add_subparsers(dest="what", required=True)
+    p = s.add_parser("pages", help="render pages into DIR/train.csv + DIR/train_images/")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-n", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--height", type=int, default=1600)
+    p.add_argument("--shared", default="../shared/data", help="where the real text files are")
+    p.set_defaults(func=cmd_synth_pages)
+    c = s.add_parser("crops", help="class-balanced glyph crops (images.npy, labels.npy, index.json)")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--top", type=int, default=2000, help="most frequent N classes that fonts draw")
+    c.add_argument("--per-class", type=int, default=40)
+    c.add_argument("--size", type=int, default=48)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--workers", type=int, default=2)
+    c.add_argument("--exclude-font", action="append", help="leave a font out (held-out font evaluation)")
+    c.add_argument("--shared", default="../shared/data")
+    c.set_defaults(func=cmd_synth_crops)
+    f = s.add_parser("fonts", help="measure each font's real coverage of the vocabulary")
+    f.set_defaults(func=cmd_synth_fonts)
+
+    from . import cli_train
+
+    cli_train.add_commands(sub)

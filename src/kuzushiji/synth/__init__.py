@@ -1,0 +1,1 @@
+"""Synthetic kuzushiji pages and glyph crops that look like real scans."""

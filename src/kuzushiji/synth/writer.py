@@ -1,0 +1,134 @@
+"""Write synthetic datasets: pages in the Kaggle layout, or class-balanced glyph crops as arrays."""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..io.atomic import atomic_open
+from ..io.kaggle import write_train_csv
+from ..structures import CharBox
+from .glyphs import GlyphBank
+from .page import PageConfig, PageRenderer
+from .stats import load_stats
+from .text import BalancedText, ColumnTexts, default_text_files
+
+_worker: dict = {}
+
+
+def page_seed(seed: int, index: int) -> int:
+    """Each page has its own seed: the output does not depend on the number of workers."""
+    return seed * 1_000_003 + index
+
+
+def _init(shared: str, cfg: dict, exclude_fonts: tuple[str, ...], balanced: list[str] | None) -> None:
+    cv2.setNumThreads(1)
+    bank = GlyphBank(exclude_fonts=exclude_fonts)
+    text = BalancedText(balanced) if balanced else ColumnTexts.from_files(default_text_files(shared))
+    _worker["r"] = PageRenderer(bank, text, load_stats(), PageConfig(**cfg))
+
+
+def _page_job(args: tuple[int, int, str, int]) -> tuple[str, list[CharBox]]:
+    seed, index, out_dir, quality = args
+    rng = np.random.default_rng(page_seed(seed, index))
+    page = _worker["r"].render(rng)
+    image_id = f"synth_{seed}_{index:06d}"
+    q = int(rng.integers(max(30, quality - 40), quality + 1))
+    ok, buf = cv2.imencode(".jpg", page.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
+    with atomic_open(Path(out_dir) / "train_images" / f"{image_id}.jpg", "wb") as f:
+        f.write(buf.tobytes())
+    return image_id, page.boxes
+
+
+def generate_pages(out: str | Path, n: int, seed: int = 0, workers: int = 2, shared: str | Path = "../shared/data",
+                   cfg: PageConfig | None = None, exclude_fonts: tuple[str, ...] = (), quality: int = 92) -> Path:
+    """Render ``n`` pages into ``out/train_images`` and ``out/train.csv`` (the Kaggle layout)."""
+    out = Path(out)
+    (out / "train_images").mkdir(parents=True, exist_ok=True)
+    cfg = cfg or PageConfig()
+    jobs = [(seed, i, str(out), quality) for i in range(n)]
+    init = (str(shared), asdict(cfg), exclude_fonts, None)
+    rows: dict[str, list[CharBox]] = {}
+    if workers > 1:
+        with mp.get_context("fork").Pool(workers, _init, init) as pool:
+            for image_id, boxes in tqdm(pool.imap(_page_job, jobs, chunksize=4), total=n, desc="synth pages"):
+                rows[image_id] = boxes
+    else:
+        _init(*init)
+        for j in tqdm(jobs, desc="synth pages"):
+            image_id, boxes = _page_job(j)
+            rows[image_id] = boxes
+    write_train_csv(out / "train.csv", rows)
+    with atomic_open(out / "synth.json", "w") as f:
+        json.dump({"n": n, "seed": seed, "config": asdict(cfg), "exclude_fonts": list(exclude_fonts)}, f, indent=1)
+    return out
+
+
+def crop_box(gray: np.ndarray, b: CharBox, size: int, rng: np.random.Generator | None = None,
+             jitter: float = 0.0, pad: float = 0.08) -> np.ndarray:
+    """Square crop around a box (its longer side + padding), resized to ``size``; optional box jitter."""
+    x, y, w, h = b.x, b.y, b.w, b.h
+    if rng is not None and jitter > 0:
+        x += rng.normal(0, jitter) * w
+        y += rng.normal(0, jitter) * h
+        w *= float(np.exp(rng.normal(0, jitter)))
+        h *= float(np.exp(rng.normal(0, jitter)))
+    s = max(w, h) * (1 + 2 * pad)
+    cx, cy = x + w / 2, y + h / 2
+    M = np.array([[size / s, 0, size / 2 - cx * size / s], [0, size / s, size / 2 - cy * size / s]], np.float32)
+    return cv2.warpAffine(gray, M, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _crop_job(args: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
+    seed, index, size = args
+    rng = np.random.default_rng(page_seed(seed, index))
+    page = _worker["r"].render(rng)
+    gray = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    crops = [crop_box(gray, b, size, rng, jitter=0.06) for b in page.boxes]
+    return (np.stack(crops) if crops else np.zeros((0, size, size), np.uint8)), [b.code for b in page.boxes]
+
+
+def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int = 48, seed: int = 0, workers: int = 2,
+                   exclude_fonts: tuple[str, ...] = (), height: int = 1200) -> Path:
+    """Class-balanced glyph crops cut from synthetic pages (same renderer and degradations).
+
+    Writes ``images.npy`` (N, size, size) uint8 dark-on-light, ``labels.npy`` (N,) int64 indices into
+    ``codes``, and ``index.json`` (index -> code point and character).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    chars = [chr(int(c[2:], 16)) for c in codes]
+    cfg = PageConfig(height=height, furigana=0.3, spread=0.0, seal=0.05, illustration=0.05)
+    target = per_class * len(codes)
+    init = (".", asdict(cfg), exclude_fonts, chars)
+    index = {c: i for i, c in enumerate(codes)}
+    imgs, labels = [], []
+    counts = np.zeros(len(codes), np.int64)
+    jobs = ((seed, i, size) for i in range(10**9))
+    with mp.get_context("fork").Pool(workers, _init, init) as pool, tqdm(total=target, desc="synth crops") as bar:
+        for crops, cs in pool.imap(_crop_job, jobs, chunksize=2):
+            for im, c in zip(crops, cs):
+                k = index[c]
+                if counts[k] < per_class:
+                    counts[k] += 1
+                    imgs.append(im)
+                    labels.append(k)
+                    bar.update(1)
+            if len(labels) >= target or bar.n >= target or _nearly_full(counts, per_class):
+                break
+    np.save(out / "images.npy", np.stack(imgs))
+    np.save(out / "labels.npy", np.array(labels, np.int64))
+    (out / "index.json").write_text(json.dumps(
+        {"codes": codes, "chars": chars, "counts": counts.tolist(), "size": size, "exclude_fonts": list(exclude_fonts)},
+        ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def _nearly_full(counts: np.ndarray, per_class: int) -> bool:
+    """Stop when the few classes still short are those the fonts rarely draw."""
+    return bool((counts >= per_class * 0.9).mean() > 0.995)
