@@ -1,8 +1,109 @@
-"""Training, classification and recognition commands (filled by the model layers)."""
+"""Training and export commands (need the ``train`` extra), and inference commands."""
 from __future__ import annotations
 
 import argparse
 
 
+def cmd_train_detector(a: argparse.Namespace) -> int:
+    from .train.detector import DetectorConfig, train_detector
+
+    cfg = DetectorConfig(data=a.data, weights=a.weight or [], val=a.val or [], out=a.out, model=a.model,
+                         height=a.height, crop=a.crop, batch=a.batch, epochs=a.epochs, iters=a.iters, lr=a.lr,
+                         seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
+                         max_pages=a.max_pages, threads=a.threads)
+    best = train_detector(cfg)
+    print(f"best checkpoint: {best}; curves: {cfg.out}/curves.png")
+    return 0
+
+
+def cmd_train_classifier(a: argparse.Namespace) -> int:
+    from .train.classifier import ClassifierConfig, train_classifier
+
+    cfg = ClassifierConfig(sources=a.source, val=a.val or [], out=a.out, model=a.model, size=a.size, classes=a.classes,
+                           top=a.top, rare=a.rare, cap=a.cap, min_per_class=a.min_per_class, mixup=a.mixup,
+                           l2_softmax=a.l2_softmax, augment=a.augment, batch=a.batch, epochs=a.epochs, lr=a.lr,
+                           seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
+                           threads=a.threads)
+    best = train_classifier(cfg)
+    print(f"best checkpoint: {best}; reports: {cfg.out}/report.json, {cfg.out}/*.png")
+    return 0
+
+
+def cmd_prepare(a: argparse.Namespace) -> int:
+    from .datasets.crops import load_source, prepare_arrays
+
+    out = prepare_arrays([load_source(s, a.size) for s in a.source], a.output, a.cap, a.min_per_class, a.seed)
+    print(f"wrote {out}/images.npy, labels.npy, index.json")
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_classifier, export_detector
+
+    fn = export_detector if a.kind == "detector" else export_classifier
+    print(f"exported {fn(a.checkpoint, a.output)}")
+    return 0
+
+
+def _common_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="run folder: checkpoints, history.json, curves.png")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
+    p.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    return None
+    t = sub.add_parser("train", help="train the detector or the classifier").add_subparsers(dest="what", required=True)
+    d = t.add_parser("detector", help="train the character detector")
+    d.add_argument("--data", action="append", required=True, help="Kaggle or CODH layout folder (repeatable)")
+    d.add_argument("--weight", action="append", type=float, help="sampling weight of each --data")
+    d.add_argument("--val", action="append", help="real labelled pages for validation (repeatable)")
+    d.add_argument("--model", default="centernet_s")
+    d.add_argument("--height", type=int, default=1024, help="working page height in pixels")
+    d.add_argument("--crop", type=int, default=384)
+    d.add_argument("--iters", type=int, default=200, help="iterations per epoch")
+    d.add_argument("--max-pages", type=int, default=0)
+    _common_train(d)
+    d.set_defaults(func=cmd_train_detector)
+
+    c = t.add_parser("classifier", help="train the character classifier")
+    c.add_argument("--source", action="append", required=True,
+                   help="page folder (Kaggle/CODH), crop-array folder, npz:IMAGES,LABELS[,CLASSMAP] or kkanji:ROOT")
+    c.add_argument("--val", action="append", help="validation source (same forms), reported every epoch")
+    c.add_argument("--model", default="resnet_s", help="resnet_s, resnet18, efficientnet_b0..b7, baseline_cnn, fcn")
+    c.add_argument("--size", type=int, default=48, help="input size (EfficientNet's own: 224..600)")
+    c.add_argument("--classes", help="file of codes to use as classes")
+    c.add_argument("--top", type=int, default=0, help="keep the N most frequent classes")
+    c.add_argument("--rare", action="store_true", help="group the classes beyond --top as 'rare'")
+    c.add_argument("--cap", type=int, default=2000, help="max samples per class per epoch")
+    c.add_argument("--min-per-class", type=int, default=20, help="oversample classes below this")
+    c.add_argument("--mixup", type=float, default=0.0)
+    c.add_argument("--l2-softmax", type=float, default=0.0, help="L2-constrained softmax scale (0: plain softmax)")
+    c.add_argument("--augment", type=float, default=1.0, help="augmentation strength (0: none)")
+    _common_train(c)
+    c.set_defaults(func=cmd_train_classifier, batch=256, lr=3e-3, epochs=10)
+
+    pr = sub.add_parser("prepare", help="combine crop sources (e.g. K49 + Kuzushiji-Kanji) into one balanced array set")
+    pr.add_argument("--source", action="append", required=True)
+    pr.add_argument("-o", "--output", required=True)
+    pr.add_argument("--size", type=int, default=64)
+    pr.add_argument("--cap", type=int, default=0)
+    pr.add_argument("--min-per-class", type=int, default=0)
+    pr.add_argument("--seed", type=int, default=0)
+    pr.set_defaults(func=cmd_prepare)
+
+    e = sub.add_parser("export", help="export a checkpoint to ONNX")
+    e.add_argument("kind", choices=["detector", "classifier"])
+    e.add_argument("checkpoint")
+    e.add_argument("-o", "--output", required=True)
+    e.set_defaults(func=cmd_export)
+
+    from . import cli_infer
+
+    cli_infer.add_commands(sub)

@@ -1,0 +1,1 @@
+"""Inference with numpy + onnxruntime only (no torch)."""

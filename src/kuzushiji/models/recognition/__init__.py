@@ -1,0 +1,1 @@
+from . import cnn, efficientnet, resnet  # noqa: F401

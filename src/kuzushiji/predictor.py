@@ -1,0 +1,116 @@
+"""The page recognizer: detection -> crops -> classification -> reading order -> ``Page``.
+
+Runs on numpy + onnxruntime only; the default models are bundled in ``kuzushiji/assets``.
+"""
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import DataError
+from .inference.classifier import OnnxClassifier
+from .inference.detector import OnnxDetector
+from .io.image import load_image
+from .reading_order import group_columns
+from .structures import Candidate, Char, CharBox, Column, Page
+from .synth.writer import crop_box
+from .vocab import code_to_char
+
+RARE = "rare"
+
+
+def asset_path(name: str) -> Path:
+    return Path(str(resources.files("kuzushiji") / "assets" / name))
+
+
+def read_page(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(rgb, gray)`` of a page file. JPEGs decode through OpenCV (EXIF applied); anything else,
+    or anything OpenCV cannot read, through the robust PIL loader (which names the problem)."""
+    path = Path(path)
+    rgb = None
+    if path.suffix.lower() in (".jpg", ".jpeg") and path.is_file():
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is not None:
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if rgb is None:
+        rgb = load_image(path)
+    return rgb, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+class Recognizer:
+    """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text."""
+
+    def __init__(self, detector: str | Path | None = None, classifier: str | Path | None = None,
+                 threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
+                 min_score: float = 0.0) -> None:
+        det = Path(detector) if detector else asset_path("detector.onnx")
+        cls = Path(classifier) if classifier else asset_path("classifier.onnx")
+        for p in (det, cls):
+            if not p.is_file():
+                raise DataError(p, "model file not found (run `make models` or pass --detector/--classifier)")
+        self.detector = OnnxDetector(det, threads=threads)
+        if det_threshold is not None:
+            self.detector.threshold = det_threshold
+        self.classifier = OnnxClassifier(cls, threads=threads)
+        self.top_k = top_k
+        self.min_score = min_score
+
+    def recognize(self, image: np.ndarray | str | Path, image_id: str | None = None) -> Page:
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        if isinstance(image, (str, Path)):
+            image_id = image_id or Path(image).stem
+            _, gray = read_page(image)
+        else:
+            gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        image_id = image_id or "page"
+        timings["load"] = time.perf_counter() - t
+        H, W = gray.shape
+        if H < 32 or W < 32:
+            raise DataError(image_id, f"image too small ({W}x{H})")
+
+        t = time.perf_counter()
+        det = self.detector(gray)
+        timings["detect"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        boxes = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h, _ in det]
+        crops = np.stack([crop_box(gray, b, self.classifier.size) for b in boxes]) if boxes else \
+            np.zeros((0, self.classifier.size, self.classifier.size), np.uint8)
+        probs = self.classifier.predict(crops)
+        timings["classify"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        codes = self.classifier.codes
+        chars: list[Char] = []
+        for (x, y, w, h, s), p in zip(det, probs):
+            top = np.argsort(-p)[: self.top_k]
+            cands = [Candidate(codes[k], code_to_char(codes[k]) if codes[k] != RARE else "〓", float(p[k])) for k in top]
+            best = next((c for c in cands if c.code != RARE), None)
+            if best is None:
+                continue
+            score = float(s) * best.prob
+            if score < self.min_score:
+                continue
+            chars.append(Char((float(x), float(y), float(w), float(h)), best.code, best.char, score, float(s), cands))
+        arr = np.array([c.box for c in chars], np.float32).reshape(-1, 4)
+        columns = []
+        for ci, idx in enumerate(group_columns(arr)):
+            for k in idx:
+                chars[k].column = ci
+            xs = arr[idx]
+            x0, y0 = xs[:, 0].min(), xs[:, 1].min()
+            columns.append(Column(idx, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
+                                        float((xs[:, 1] + xs[:, 3]).max() - y0))))
+        # store characters in reading order
+        order = [k for col in columns for k in col.chars]
+        remap = {old: new for new, old in enumerate(order)}
+        chars = [chars[k] for k in order]
+        for col in columns:
+            col.chars = [remap[k] for k in col.chars]
+        timings["layout"] = time.perf_counter() - t
+        return Page(image_id, W, H, chars, columns, {k: round(v, 4) for k, v in timings.items()})
