@@ -18,12 +18,21 @@ def cmd_synth_pages(a: argparse.Namespace) -> int:
 
 
 def cmd_synth_crops(a: argparse.Namespace) -> int:
-    from .synth.classes import top_classes
+    import json
+    from pathlib import Path
+
+    from .synth.classes import font_covered_codes, top_classes
     from .synth.writer import generate_crops
 
-    exclude = tuple(a.exclude_font or ())
-    codes = top_classes(a.shared, a.top, exclude)
-    generate_crops(a.output, codes, a.per_class, a.size, a.seed, a.workers, exclude)
+    exclude, only = tuple(a.exclude_font or ()), tuple(a.only_font or ())
+    if a.classes_from:
+        codes = json.loads((Path(a.classes_from) / "index.json").read_text(encoding="utf-8"))["codes"]
+    else:
+        codes = top_classes(a.shared, a.top, exclude)
+    if only:  # e.g. a held-out-font test set: only the classes those fonts draw
+        drawn = font_covered_codes(only_fonts=only)
+        codes = [c for c in codes if c in drawn]
+    generate_crops(a.output, codes, a.per_class, a.size, a.seed, a.workers, exclude, only_fonts=only)
     print(f"{len(codes)} classes x {a.per_class} crops in {a.output}")
     return 0
 
@@ -54,6 +63,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--workers", type=int, default=2)
     c.add_argument("--exclude-font", action="append", help="leave a font out (held-out font evaluation)")
+    c.add_argument("--only-font", action="append", help="render with these fonts only (held-out font test set)")
+    c.add_argument("--classes-from", help="use the classes of this crop-array folder (index.json)")
     c.add_argument("--shared", default="../shared/data")
     c.set_defaults(func=cmd_synth_crops)
     f = s.add_parser("fonts", help="measure each font's real coverage of the vocabulary")

@@ -20,8 +20,9 @@ def code_frequencies(shared: str | Path) -> dict[str, int]:
     return freq
 
 
-def font_covered_codes(exclude_fonts: tuple[str, ...] = ()) -> set[str]:
-    return {char_to_code(chr(cp)) for f, v in load_coverage().items() if f not in exclude_fonts for cp in v["vocab"]}
+def font_covered_codes(exclude_fonts: tuple[str, ...] = (), only_fonts: tuple[str, ...] = ()) -> set[str]:
+    return {char_to_code(chr(cp)) for f, v in load_coverage().items()
+            if f not in exclude_fonts and (not only_fonts or f in only_fonts) for cp in v["vocab"]}
 
 
 def top_classes(shared: str | Path, n: int, exclude_fonts: tuple[str, ...] = ()) -> list[str]:

@@ -26,9 +26,10 @@ def page_seed(seed: int, index: int) -> int:
     return seed * 1_000_003 + index
 
 
-def _init(shared: str, cfg: dict, exclude_fonts: tuple[str, ...], balanced: list[str] | None) -> None:
+def _init(shared: str, cfg: dict, exclude_fonts: tuple[str, ...], balanced: list[str] | None,
+          only_fonts: tuple[str, ...] = ()) -> None:
     cv2.setNumThreads(1)
-    bank = GlyphBank(exclude_fonts=exclude_fonts)
+    bank = GlyphBank(exclude_fonts=exclude_fonts, only_fonts=only_fonts)
     text = BalancedText(balanced) if balanced else ColumnTexts.from_files(default_text_files(shared))
     _worker["r"] = PageRenderer(bank, text, load_stats(), PageConfig(**cfg))
 
@@ -101,7 +102,7 @@ def _crop_job(args: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
 
 
 def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int = 48, seed: int = 0, workers: int = 2,
-                   exclude_fonts: tuple[str, ...] = (), height: int = 1200) -> Path:
+                   exclude_fonts: tuple[str, ...] = (), height: int = 1200, only_fonts: tuple[str, ...] = ()) -> Path:
     """Class-balanced glyph crops cut from synthetic pages (same renderer and degradations).
 
     Writes ``images.npy`` (N, size, size) uint8 dark-on-light, ``labels.npy`` (N,) int64 indices into
@@ -112,7 +113,7 @@ def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int 
     chars = [chr(int(c[2:], 16)) for c in codes]
     cfg = PageConfig(height=height, furigana=0.3, spread=0.0, seal=0.05, illustration=0.05)
     target = per_class * len(codes)
-    init = (".", asdict(cfg), exclude_fonts, chars)
+    init = (".", asdict(cfg), exclude_fonts, chars, only_fonts)
     index = {c: i for i, c in enumerate(codes)}
     imgs, labels = [], []
     counts = np.zeros(len(codes), np.int64)
@@ -131,7 +132,8 @@ def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int 
     np.save(out / "images.npy", np.stack(imgs))
     np.save(out / "labels.npy", np.array(labels, np.int64))
     (out / "index.json").write_text(json.dumps(
-        {"codes": codes, "chars": chars, "counts": counts.tolist(), "size": size, "exclude_fonts": list(exclude_fonts)},
+        {"codes": codes, "chars": chars, "counts": counts.tolist(), "size": size, "exclude_fonts": list(exclude_fonts),
+         "only_fonts": list(only_fonts)},
         ensure_ascii=False), encoding="utf-8")
     return out
 

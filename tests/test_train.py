@@ -1,0 +1,81 @@
+"""Training loops end to end on tiny data: checkpoints, resume, export, torchrun with gloo."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from kuzushiji.cli import main
+from kuzushiji.synth.page import PageConfig
+from kuzushiji.synth.writer import generate_crops, generate_pages
+
+
+@pytest.fixture(scope="module")
+def tiny_pages(tmp_path_factory, shared=Path(__file__).resolve().parents[1].parent / "shared" / "data"):
+    if not shared.is_dir():
+        pytest.skip("../shared/data not present")
+    out = tmp_path_factory.mktemp("pages")
+    try:
+        generate_pages(out, 4, seed=3, workers=1, shared=shared, cfg=PageConfig(height=400))
+    except RuntimeError:
+        pytest.skip("synthesis fonts not installed")
+    return out
+
+
+def test_detector_train_resume_export(tiny_pages, tmp_path):
+    run = tmp_path / "det"
+    args = ["train", "detector", "--data", str(tiny_pages), "--val", str(tiny_pages), "--out", str(run),
+            "--height", "256", "--crop", "128", "--batch", "2", "--iters", "2", "--threads", "1"]
+    assert main(args + ["--epochs", "1"]) == 0
+    assert (run / "last.pt").is_file() and (run / "curves.png").is_file()
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    hist = json.loads((run / "history.json").read_text())
+    assert [r["epoch"] for r in hist] == [1, 2] and "val_f1" in hist[0]
+    assert main(["export", "detector", str(run / "best.pt"), "-o", str(tmp_path / "d.onnx")]) == 0
+    from kuzushiji.inference.detector import OnnxDetector
+
+    det = OnnxDetector(tmp_path / "d.onnx")
+    assert det.height == 256
+    assert det(np.full((400, 260), 220, np.uint8)).shape[1] == 5
+
+
+def test_classifier_train_report_export(tmp_path, tiny_pages):
+    codes = ["U+3042", "U+3044", "U+306E", "U+5C71"]
+    try:
+        generate_crops(tmp_path / "crops", codes, per_class=6, size=32, workers=1)
+    except RuntimeError:
+        pytest.skip("synthesis fonts not installed")
+    run = tmp_path / "cls"
+    assert main(["train", "classifier", "--source", str(tmp_path / "crops"), "--val", str(tmp_path / "crops"),
+                 "--out", str(run), "--size", "32", "--epochs", "1", "--batch", "8", "--threads", "1",
+                 "--mixup", "0.2"]) == 0
+    rep = json.loads((run / "report.json").read_text())
+    assert rep["classes"] == 4 and rep["val"]["crops"]["n"] == 24
+    for png in ["curves.png", "class_frequency.png", "recall_crops.png"]:
+        assert (run / png).is_file()
+    assert main(["export", "classifier", str(run / "best.pt"), "-o", str(tmp_path / "c.onnx")]) == 0
+    from kuzushiji.inference.classifier import OnnxClassifier
+
+    clf = OnnxClassifier(tmp_path / "c.onnx")
+    assert set(clf.codes) == set(codes)
+    p = clf.predict(np.load(tmp_path / "crops/images.npy")[:3], restrict=["U+3042", "U+3044"])
+    assert np.allclose(p.sum(1), 1) and np.all(p[:, [clf.codes.index("U+306E"), clf.codes.index("U+5C71")]] == 0)
+
+
+def test_torchrun_two_processes_gloo(tiny_pages, tmp_path):
+    torchrun = Path(sys.executable).parent / "torchrun"
+    kz = Path(sys.executable).parent / "kuzushiji"
+    if not torchrun.exists() or not kz.exists():
+        pytest.skip("torchrun / kuzushiji entry point not installed")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run([str(torchrun), "--nproc_per_node=2", "--no-python", str(kz), "train", "detector",
+                        "--data", str(tiny_pages), "--out", str(tmp_path / "ddp"), "--height", "256", "--crop", "128",
+                        "--batch", "2", "--iters", "2", "--epochs", "1", "--threads", "1"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "ddp" / "last.pt").is_file()
