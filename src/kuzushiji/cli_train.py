@@ -19,7 +19,7 @@ def cmd_train_detector(a: argparse.Namespace) -> int:
 def cmd_train_classifier(a: argparse.Namespace) -> int:
     from .train.classifier import ClassifierConfig, train_classifier
 
-    cfg = ClassifierConfig(sources=a.source, val=a.val or [], out=a.out, model=a.model, size=a.size, classes=a.classes,
+    cfg = ClassifierConfig(sources=a.source, repeat=a.repeat or [], val=a.val or [], out=a.out, model=a.model, size=a.size, classes=a.classes,
                            top=a.top, rare=a.rare, cap=a.cap, min_per_class=a.min_per_class, mixup=a.mixup,
                            l2_softmax=a.l2_softmax, augment=a.augment, batch=a.batch, epochs=a.epochs, lr=a.lr,
                            seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
@@ -75,6 +75,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c = t.add_parser("classifier", help="train the character classifier")
     c.add_argument("--source", action="append", required=True,
                    help="page folder (Kaggle/CODH), crop-array folder, npz:IMAGES,LABELS[,CLASSMAP] or kkanji:ROOT")
+    c.add_argument("--repeat", action="append", type=int, help="per --source: count it N times (upweight real crops)")
     c.add_argument("--val", action="append", help="validation source (same forms), reported every epoch")
     c.add_argument("--model", default="resnet_s", help="resnet_s, resnet18, efficientnet_b0..b7, baseline_cnn, fcn")
     c.add_argument("--size", type=int, default=48, help="input size (EfficientNet's own: 224..600)")

@@ -68,3 +68,19 @@ def load_pages(root: str | Path, vocab: Vocabulary | None = None, check_sizes: b
                 if b.x + b.w > W + 1 or b.y + b.h > H + 1:
                     raise DataError(label_file, f"box {b.code} at {b.x:g},{b.y:g} size {b.w:g}x{b.h:g} outside the {W}x{H} image {rec.image_id}")
     return out
+
+
+def write_subset(records: list[PageRecord], out: str | Path) -> Path:
+    """Write ``records`` as a Kaggle-layout folder (``train.csv`` + linked ``train_images/``)."""
+    import os
+
+    from ..io.kaggle import write_train_csv
+
+    out = Path(out)
+    (out / "train_images").mkdir(parents=True, exist_ok=True)
+    for r in records:
+        dst = out / "train_images" / r.image_path.name
+        if not dst.exists():
+            os.symlink(r.image_path.resolve(), dst)
+    write_train_csv(out / "train.csv", {r.image_id: r.boxes for r in records})
+    return out

@@ -279,7 +279,9 @@ def _smooth_noise(rng, H, W, cells) -> np.ndarray:
 
 
 def _paper(rng, H, W) -> np.ndarray:
-    base = np.array([rng.uniform(200, 240), rng.uniform(180, 225), rng.uniform(140, 195)], np.float32)
+    light = rng.uniform(205, 245)  # washi: light, yellowish-beige
+    g = light - rng.uniform(4, 22)
+    base = np.array([light, g, g - rng.uniform(12, 45)], np.float32)
     if rng.random() < 0.2:  # greyish or white paper
         base = np.full(3, rng.uniform(190, 235), np.float32)
     low = _smooth_noise(rng, H, W, 6) * rng.uniform(10, 35)

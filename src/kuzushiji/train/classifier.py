@@ -25,6 +25,7 @@ RARE = "rare"
 @dataclass
 class ClassifierConfig:
     sources: list[str] = field(default_factory=list)
+    repeat: list[int] = field(default_factory=list)  # per source: how many times it counts (upweights real crops)
     val: list[str] = field(default_factory=list)
     out: str = "runs/classifier"
     model: str = "resnet_s"
@@ -119,7 +120,9 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
     seed_everything(cfg.seed + rank)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    train = CropSet.concat([load_source(s, cfg.size) for s in cfg.sources])
+    reps = cfg.repeat or [1] * len(cfg.sources)
+    loaded = [load_source(s, cfg.size) for s in cfg.sources]
+    train = CropSet.concat([c for c, r in zip(loaded, reps) for _ in range(max(1, r))])
     classes = choose_classes(train, cfg)
     ckpt_init = load_checkpoint(cfg.init) if cfg.init else None
     if ckpt_init is not None and not cfg.classes:

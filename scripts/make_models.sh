@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Rebuild the bundled models from scratch on 2 CPU cores (the `make models` target):
+#   synthetic pages + glyph crops -> detector and classifier trained on synthetic data (in parallel,
+#   one core each) -> leave-one-page-out evaluation on the real dev pages -> fine-tuning on all real
+#   dev pages -> pseudo-labels on the unlabelled real pages -> second fine-tuning -> ONNX export.
+# Every step is checkpointed and skipped when its output exists, so the script can be re-run to resume.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KZ=.venv/bin/kuzushiji
+PY=.venv/bin/python
+SHARED=${SHARED:-../shared/data}
+REAL=$SHARED/kuzushiji_pages_100241706
+W=${WORK:-work}
+R=${RUNS:-runs}
+mkdir -p "$W" "$R"
+export OMP_NUM_THREADS=1
+start=$(date +%s)
+log() { echo "[$(( ($(date +%s) - start) / 60 )) min] $*"; }
+
+log "1. synthetic pages and crops"
+[ -f $W/synth_det/train.csv ] || $KZ synth pages -o $W/synth_det -n 3000 --seed 1 --shared $SHARED
+[ -f $W/crops_train/index.json ] || $KZ synth crops -o $W/crops_train --top 1500 --per-class 64 --seed 2 --exclude-font kiloji_b.ttf --shared $SHARED
+[ -f $W/crops_heldout_font/index.json ] || $KZ synth crops -o $W/crops_heldout_font --classes-from $W/crops_train --only-font kiloji_b.ttf --per-class 2 --seed 3 --shared $SHARED
+
+log "2. detector and classifier on synthetic data (parallel, one core each)"
+$KZ train detector --data $W/synth_det --val $REAL --out $R/det_synth --epochs 14 --iters 200 --batch 16 --lr 2e-3 --threads 1 --resume > $R/det_synth.log 2>&1 &
+$KZ train classifier --source $W/crops_train --val $REAL --val $W/crops_heldout_font --out $R/cls_synth --epochs 10 --batch 256 --lr 3e-3 --threads 1 --resume > $R/cls_synth.log 2>&1 &
+wait
+
+log "3. leave-one-page-out on the real dev pages (fine-tuned vs synthetic-only)"
+$PY scripts/loo.py detector --init $R/det_synth/best.pt --synth $W/synth_det --out $R/det_loo --threads 1 > $R/det_loo.log 2>&1 &
+$PY scripts/loo.py classifier --init $R/cls_synth/best.pt --synth $W/crops_train --out $R/cls_loo --threads 1 > $R/cls_loo.log 2>&1 &
+wait
+
+log "4. fine-tune on all real dev pages"
+$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/best.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --threads 1 --resume > $R/det_ft.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $R/cls_synth/best.pt --epochs 3 --cap 16 --min-per-class 1 --lr 1e-3 --batch 128 --threads 1 --resume > $R/cls_ft.log 2>&1 &
+wait
+$KZ export detector $R/det_ft/last.pt -o $W/det_ft.onnx
+$KZ export classifier $R/cls_ft/last.pt -o $W/cls_ft.onnx
+
+log "5. pseudo-labels on the unlabelled real pages, second fine-tuning"
+[ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx -o $W/pseudo $SHARED/codh_pages_unlabeled/images
+$KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --threads 1 --resume > $R/det_pl.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --source $W/pseudo/cls --repeat 1 --repeat 20 --repeat 2 --out $R/cls_pl --init $R/cls_ft/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --threads 1 --resume > $R/cls_pl.log 2>&1 &
+wait
+
+log "6. export the bundled models"
+$KZ export detector $R/det_pl/last.pt -o src/kuzushiji/assets/detector.onnx
+$KZ export classifier $R/cls_pl/last.pt -o src/kuzushiji/assets/classifier.onnx
+log "done: src/kuzushiji/assets/{detector,classifier}.onnx; LOO results in $R/det_loo/loo.json, $R/cls_loo/loo.json"
