@@ -15,6 +15,7 @@ from .errors import DataError
 from .inference.classifier import OnnxClassifier
 from .inference.detector import OnnxDetector
 from .io.image import load_image
+from .language_model import BigramLM
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
 from .synth.writer import crop_box
@@ -46,7 +47,7 @@ class Recognizer:
 
     def __init__(self, detector: str | Path | None = None, classifier: str | Path | None = None,
                  threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
-                 min_score: float = 0.0) -> None:
+                 min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None) -> None:
         det = Path(detector) if detector else asset_path("detector.onnx")
         cls = Path(classifier) if classifier else asset_path("classifier.onnx")
         for p in (det, cls):
@@ -58,6 +59,13 @@ class Recognizer:
         self.classifier = OnnxClassifier(cls, threads=threads)
         self.top_k = top_k
         self.min_score = min_score
+        lm_path = Path(lm) if lm else asset_path("lm.npz")
+        self.lm = BigramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
+        self.lm_weight = 0.0
+        if self.lm is not None:
+            self.lm_weight = float(lm_weight if lm_weight is not None else self.lm.weight)
+            unk = len(self.lm.codes) - 1
+            self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
 
     def recognize(self, image: np.ndarray | str | Path, image_id: str | None = None) -> Page:
         timings: dict[str, float] = {}
@@ -86,31 +94,34 @@ class Recognizer:
 
         t = time.perf_counter()
         codes = self.classifier.codes
+        k = min(self.top_k, len(codes))
+        top = np.argsort(-probs, axis=1)[:, :k] if len(probs) else np.zeros((0, k), np.int64)
+        columns_idx = group_columns(det[:, :4])
+        choice = np.zeros(len(det), np.int64)  # which candidate each character takes
+        if self.lm is not None and self.lm_weight > 0:
+            for idx in columns_idx:
+                ci = np.array([[self._lm_index[codes[j]] for j in top[i]] for i in idx])
+                cl = np.log(np.take_along_axis(probs[idx], top[idx], 1) + 1e-9)
+                choice[idx] = self.lm.viterbi(ci, cl, self.lm_weight)
         chars: list[Char] = []
-        for (x, y, w, h, s), p in zip(det, probs):
-            top = np.argsort(-p)[: self.top_k]
-            cands = [Candidate(codes[k], code_to_char(codes[k]) if codes[k] != RARE else "〓", float(p[k])) for k in top]
-            best = next((c for c in cands if c.code != RARE), None)
-            if best is None:
-                continue
-            score = float(s) * best.prob
-            if score < self.min_score:
-                continue
-            chars.append(Char((float(x), float(y), float(w), float(h)), best.code, best.char, score, float(s), cands))
-        arr = np.array([c.box for c in chars], np.float32).reshape(-1, 4)
-        columns = []
-        for ci, idx in enumerate(group_columns(arr)):
-            for k in idx:
-                chars[k].column = ci
-            xs = arr[idx]
-            x0, y0 = xs[:, 0].min(), xs[:, 1].min()
-            columns.append(Column(idx, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
-                                        float((xs[:, 1] + xs[:, 3]).max() - y0))))
-        # store characters in reading order
-        order = [k for col in columns for k in col.chars]
-        remap = {old: new for new, old in enumerate(order)}
-        chars = [chars[k] for k in order]
-        for col in columns:
-            col.chars = [remap[k] for k in col.chars]
+        columns: list[Column] = []
+        for ci, idx in enumerate(columns_idx):
+            members = []
+            for i in idx:
+                cands = [Candidate(codes[j], code_to_char(codes[j]) if codes[j] != RARE else "〓", float(probs[i, j]))
+                         for j in top[i]]
+                best = cands[choice[i]]
+                if best.code == RARE:
+                    best = next((c for c in cands if c.code != RARE), None)
+                x, y, w, h, s = (float(v) for v in det[i])
+                if best is None or s * best.prob < self.min_score:
+                    continue
+                members.append(len(chars))
+                chars.append(Char((x, y, w, h), best.code, best.char, s * best.prob, s, cands, ci))
+            if members:
+                xs = np.array([chars[m].box for m in members], np.float32)
+                x0, y0 = xs[:, 0].min(), xs[:, 1].min()
+                columns.append(Column(members, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
+                                                float((xs[:, 1] + xs[:, 3]).max() - y0))))
         timings["layout"] = time.perf_counter() - t
         return Page(image_id, W, H, chars, columns, {k: round(v, 4) for k, v in timings.items()})
