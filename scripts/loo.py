@@ -1,8 +1,8 @@
 """Leave-one-page-out on the real dev pages: fine-tune on the other pages (+ synthetic data),
 score the held-out page, sum the counts over all folds.
 
-  python scripts/loo.py detector --init runs/det_synth/best.pt --synth work/synth_det --out runs/det_loo
-  python scripts/loo.py classifier --init runs/cls_synth/best.pt --synth work/crops_train --out runs/cls_loo
+  python scripts/loo.py detector --init runs/det_synth/last.pt --synth work/synth_det --out runs/det_loo
+  python scripts/loo.py classifier --init runs/cls_synth/last.pt --synth work/crops_train --out runs/cls_loo
 
 Thresholds are chosen on the fold's training pages, never on the page being scored.
 Writes OUT/loo.json with per-fold and total numbers, for the synthetic-only start and the fine-tuned model.

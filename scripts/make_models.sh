@@ -28,16 +28,24 @@ $KZ train classifier --source $W/crops_train --val $REAL --val $W/crops_heldout_
 wait
 
 log "3. leave-one-page-out on the real dev pages (fine-tuned vs synthetic-only)"
-$PY scripts/loo.py detector --init $R/det_synth/best.pt --synth $W/synth_det --out $R/det_loo --threads 1 > $R/det_loo.log 2>&1 &
-$PY scripts/loo.py classifier --init $R/cls_synth/best.pt --synth $W/crops_train --out $R/cls_loo --threads 1 > $R/cls_loo.log 2>&1 &
+$PY scripts/loo.py detector --init $R/det_synth/last.pt --synth $W/synth_det --out $R/det_loo --threads 1 > $R/det_loo.log 2>&1 &
+$PY scripts/loo.py classifier --init $R/cls_synth/last.pt --synth $W/crops_train --out $R/cls_loo --threads 1 > $R/cls_loo.log 2>&1 &
 wait
 
 log "4. fine-tune on all real dev pages"
-$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/best.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --threads 1 --resume > $R/det_ft.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $R/cls_synth/best.pt --epochs 3 --cap 16 --min-per-class 1 --lr 1e-3 --batch 128 --threads 1 --resume > $R/cls_ft.log 2>&1 &
+$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --threads 1 --resume > $R/det_ft.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $R/cls_synth/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 1e-3 --batch 128 --threads 1 --resume > $R/cls_ft.log 2>&1 &
 wait
 $KZ export detector $R/det_ft/last.pt -o $W/det_ft.onnx
 $KZ export classifier $R/cls_ft/last.pt -o $W/cls_ft.onnx
+$PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED
+
+log "4b. whole-pipeline leave-one-page-out F1 (chooses the detection threshold and language-model weight)"
+OMP_NUM_THREADS=2 $PY scripts/loo_pipeline.py --det-loo $R/det_loo --cls-loo $R/cls_loo --det-synth $R/det_synth/last.pt \
+    --cls-synth $R/cls_synth/last.pt --lm $W/lm.npz -o $R/pipeline_loo.json > $R/pipeline_loo.log 2>&1
+read -r THRESH LMW < <($PY -c "import json,statistics as s; f=json.load(open('$R/pipeline_loo.json'))['folds'].values(); \
+print(s.median(v['finetuned']['threshold'] for v in f), s.median(v['finetuned']['lm_weight'] for v in f))")
+$PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --weight $LMW
 
 log "5. pseudo-labels on the unlabelled real pages, second fine-tuning"
 [ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx -o $W/pseudo $SHARED/codh_pages_unlabeled/images
@@ -46,6 +54,8 @@ $KZ train classifier --source $W/crops_train --source $REAL --source $W/pseudo/c
 wait
 
 log "6. export the bundled models"
-$KZ export detector $R/det_pl/last.pt -o src/kuzushiji/assets/detector.onnx
+$KZ export detector $R/det_pl/last.pt -o src/kuzushiji/assets/detector.onnx --threshold $THRESH
 $KZ export classifier $R/cls_pl/last.pt -o src/kuzushiji/assets/classifier.onnx
-log "done: src/kuzushiji/assets/{detector,classifier}.onnx; LOO results in $R/det_loo/loo.json, $R/cls_loo/loo.json"
+cp $W/lm.npz src/kuzushiji/assets/lm.npz
+log "done: src/kuzushiji/assets/{detector,classifier}.onnx, lm.npz (threshold $THRESH, LM weight $LMW)"
+log "leave-one-page-out: $R/det_loo/loo.json $R/cls_loo/loo.json $R/pipeline_loo.json"

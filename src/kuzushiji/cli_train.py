@@ -40,8 +40,10 @@ def cmd_prepare(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from .export import export_classifier, export_detector
 
-    fn = export_detector if a.kind == "detector" else export_classifier
-    print(f"exported {fn(a.checkpoint, a.output)}")
+    if a.kind == "detector":
+        print(f"exported {export_detector(a.checkpoint, a.output, a.threshold)}")
+    else:
+        print(f"exported {export_classifier(a.checkpoint, a.output)}")
     return 0
 
 
@@ -103,6 +105,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("kind", choices=["detector", "classifier"])
     e.add_argument("checkpoint")
     e.add_argument("-o", "--output", required=True)
+    e.add_argument("--threshold", type=float, help="detector: default score threshold stored in the model")
     e.set_defaults(func=cmd_export)
 
     from . import cli_infer
