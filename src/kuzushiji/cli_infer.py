@@ -8,20 +8,20 @@ import sys
 from pathlib import Path
 
 
-def _row_from_json(path: Path) -> str:
-    from .exporters import submission_row
+def _labels_from_json(path: Path) -> str:
+    from .exporters import submission_labels
     from .structures import Char, Page
 
     d = json.loads(path.read_text(encoding="utf-8"))
     chars = [Char(tuple(c["box"]), c["code"], c["char"], c["score"], c["det_score"]) for c in d["chars"]]
-    return submission_row(Page(d["image_id"], d["width"], d["height"], chars))
+    return submission_labels(Page(d["image_id"], d["width"], d["height"], chars))
 
 
 def cmd_recognize(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .errors import DataError
-    from .exporters import submission_row, write_page, write_submission_rows
+    from .exporters import submission_labels, write_page, write_submission_rows
     from .io.image import list_images
     from .predictor import Recognizer, read_page
 
@@ -39,12 +39,12 @@ def cmd_recognize(a: argparse.Namespace) -> int:
         done = out / f"{image_id}.json"
         try:
             if a.resume and done.is_file():
-                rows[image_id] = _row_from_json(done)
+                rows[image_id] = _labels_from_json(done)
                 continue
             rgb, gray = read_page(f)
             page = rec.recognize(gray, image_id)
             write_page(page, out, rgb if a.overlay else None)
-            rows[image_id] = submission_row(page)
+            rows[image_id] = submission_labels(page)
         except DataError as e:
             failed += 1
             tqdm.write(f"error: {e}", file=sys.stderr)
@@ -60,25 +60,22 @@ def cmd_recognize(a: argparse.Namespace) -> int:
 
 
 def cmd_classify(a: argparse.Namespace) -> int:
+    import cv2
     import numpy as np
 
-    from .datasets.crops import from_npz
     from .errors import DataError
     from .inference.classifier import OnnxClassifier
-    from .io.arrays import load_glyph_arrays
+    from .io.arrays import KMNIST_CODES, load_glyph_arrays
     from .io.image import load_image
     from .predictor import asset_path
 
-    import cv2
-
     clf = OnnxClassifier(a.classifier or asset_path("classifier.onnx"), threads=a.threads)
     restrict = None
-    if a.restrict:
+    if a.restrict == "kmnist":
+        restrict = KMNIST_CODES
+    elif a.restrict:
         p = Path(a.restrict)
-        restrict = (p.read_text().split() if p.is_file() else a.restrict.replace(",", " ").split())
-        if a.restrict == "kmnist":
-            from .io.arrays import KMNIST_CODES
-            restrict = KMNIST_CODES
+        restrict = p.read_text().split() if p.is_file() else a.restrict.replace(",", " ").split()
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["source", "index", "rank", "code", "char", "prob"])
     failed = 0

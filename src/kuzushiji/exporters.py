@@ -1,15 +1,13 @@
 """Turn recognized pages into files: JSON, reading-order text, competition CSV, overlay PNG."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
-from .io.atomic import atomic_open, atomic_save_image, atomic_write_text
-from .io.kaggle import format_points
+from .io.atomic import atomic_save_image, atomic_write_text
+from .io.kaggle import format_points, write_label_rows
 from .metrics import MAX_PREDICTIONS_PER_PAGE
 from .structures import CharBox, Page
 from .visualize import draw_overlay
@@ -32,16 +30,12 @@ def write_page(page: Page, outdir: str | Path, image: np.ndarray | None = None) 
     return paths
 
 
-def submission_row(page: Page) -> str:
-    """``image_id,labels`` with at most 1,200 ``U+XXXX cx cy`` triples (highest scores first)."""
+def submission_labels(page: Page) -> str:
+    """The page's submission labels: at most 1,200 ``U+XXXX cx cy`` triples, highest scores first."""
     chars = sorted(page.chars, key=lambda c: -c.score)[:MAX_PREDICTIONS_PER_PAGE]
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([page.image_id, format_points(Page(page.image_id, 0, 0, chars).points())])
-    return buf.getvalue()
+    return format_points(Page(page.image_id, 0, 0, chars).points())
 
 
 def write_submission_rows(path: str | Path, rows: dict[str, str]) -> None:
-    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
-        f.write("image_id,labels\n")
-        for image_id in sorted(rows):
-            f.write(rows[image_id])
+    """``submission.csv`` from per-page labels, sorted by image id."""
+    write_label_rows(path, {k: rows[k] for k in sorted(rows)})

@@ -126,22 +126,23 @@ def format_boxes(boxes: Iterable[CharBox]) -> str:
     return " ".join(f"{b.code} {int(round(b.x))} {int(round(b.y))} {int(round(b.w))} {int(round(b.h))}" for b in boxes)
 
 
-def write_submission(path: str | Path, pages: dict[str, list[CharPoint]]) -> None:
-    """Write ``image_id,labels`` rows atomically, in the order given."""
+def write_label_rows(path: str | Path, rows: dict[str, str]) -> None:
+    """Write ``image_id,labels`` rows (labels already formatted) atomically, in the order given."""
     with atomic_open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["image_id", "labels"])
-        for image_id, pts in pages.items():
-            w.writerow([image_id, format_points(pts)])
+        for image_id, labels in rows.items():
+            w.writerow([image_id, labels])
+
+
+def write_submission(path: str | Path, pages: dict[str, list[CharPoint]]) -> None:
+    """A submission CSV (``U+XXXX cx cy`` triples)."""
+    write_label_rows(path, {k: format_points(v) for k, v in pages.items()})
 
 
 def write_train_csv(path: str | Path, pages: dict[str, list[CharBox]]) -> None:
-    """Write a Kaggle ``train.csv`` atomically."""
-    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["image_id", "labels"])
-        for image_id, boxes in pages.items():
-            w.writerow([image_id, format_boxes(boxes)])
+    """A Kaggle ``train.csv`` (``U+XXXX x y w h`` groups)."""
+    write_label_rows(path, {k: format_boxes(v) for k, v in pages.items()})
 
 
 def truth_as_points(pages: dict[str, list[CharBox]]) -> dict[str, list[CharPoint]]:

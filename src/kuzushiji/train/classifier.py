@@ -17,7 +17,8 @@ from ..datasets.augment import augment_batch
 from ..datasets.crops import CropSet, load_source
 from ..inference.classifier import normalize_crops
 from ..models import create_model
-from .common import History, autocast, load_checkpoint, pick_device, save_checkpoint, seed_everything, setup_distributed, unwrap
+from .common import (History, autocast, load_checkpoint, pick_device, resume, save_checkpoint, seed_everything,
+                     setup_distributed, unwrap, warmup_cosine)
 
 RARE = "rare"
 
@@ -139,15 +140,11 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
     steps_per_epoch = math.ceil(len(epoch_indices(y, len(classes), cfg.cap, cfg.min_per_class, rng)) / cfg.batch / world)
     total = steps_per_epoch * cfg.epochs
     warm = min(500, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / max(1, warm)) * 0.5 * (1 + math.cos(math.pi * min(i, total) / total)))
+    sched = warmup_cosine(opt, total, warm)
     start, best = 0, -1.0
     history = History(out / "history.json")
-    if cfg.resume and (out / "last.pt").is_file():
-        ck = load_checkpoint(out / "last.pt")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
+    ck = resume(out / "last.pt", model, opt, sched) if cfg.resume else None
+    if ck is not None:
         start, best = ck["epoch"] + 1, ck.get("best", -1.0)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)

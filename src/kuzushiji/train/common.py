@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import random
 from pathlib import Path
@@ -51,6 +52,23 @@ def autocast(device: torch.device, precision: str = "auto"):
     if precision == "bf16" or cpu_has_bf16():
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def warmup_cosine(opt: torch.optim.Optimizer, total: int, warm: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up for ``warm`` steps, then cosine decay to zero at ``total`` steps."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: min(1.0, (i + 1) / max(1, warm)) * 0.5 * (1 + math.cos(math.pi * min(i, total) / total)))
+
+
+def resume(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, sched) -> dict | None:
+    """Restore model, optimiser and schedule from ``path`` if it exists; return the checkpoint."""
+    if not path.is_file():
+        return None
+    ck = load_checkpoint(path)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    sched.load_state_dict(ck["sched"])
+    return ck
 
 
 def seed_everything(seed: int) -> None:

@@ -3,7 +3,6 @@ with the competition's class-agnostic F1 on real pages, checkpoints, resume, tor
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,8 @@ from ..inference.detector import decode
 from ..metrics import Counts, match_page
 from ..structures import CharBox, CharPoint
 from ..models import create_model
-from .common import History, autocast, load_checkpoint, pick_device, save_checkpoint, seed_everything, setup_distributed, unwrap
+from .common import (History, autocast, load_checkpoint, pick_device, resume, save_checkpoint, seed_everything,
+                     setup_distributed, unwrap, warmup_cosine)
 
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
@@ -136,15 +136,11 @@ def train_detector(cfg: DetectorConfig) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.iters
     warm = min(300, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / max(1, warm)) * 0.5 * (1 + math.cos(math.pi * min(i, total) / total)))
+    sched = warmup_cosine(opt, total, warm)
     start_epoch, best_f1 = 0, -1.0
     history = History(out / "history.json")
-    if cfg.resume and (out / "last.pt").is_file():
-        ck = load_checkpoint(out / "last.pt")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
+    ck = resume(out / "last.pt", model, opt, sched) if cfg.resume else None
+    if ck is not None:
         start_epoch, best_f1 = ck["epoch"] + 1, ck.get("best_f1", -1.0)
         sampler.rng = np.random.default_rng(cfg.seed * 7919 + rank + 1000 * start_epoch)
     if world > 1:
