@@ -81,7 +81,6 @@ def classifier(a) -> dict:
         train_recs = [r for r in recs if r is not held]
         run = out / f"cls_{held.image_id}"
         sub = write_subset(train_recs, out / f"data_{held.image_id}")
-        test_dir = write_subset([held], out / f"test_{held.image_id}")
         if a.epochs:
             train_classifier(ClassifierConfig(sources=[a.synth, str(sub)], repeat=[1, a.repeat], out=str(run), init=a.init,
                                               epochs=a.epochs, lr=a.lr, cap=a.cap, min_per_class=1, threads=a.threads,

@@ -38,7 +38,7 @@ def _pct(a, qs=(5, 25, 50, 75, 95)) -> dict[str, float]:
 def measure(books: dict[str, tuple[Path, float]]) -> dict:
     """``books``: book id -> (coordinate csv, page height in px). Returns the statistics dict."""
     kana_h, kanji_h, aspect_kana, aspect_kanji = [], [], [], []
-    pitch, per_col, per_page, n_cols, gap, col_top, col_bottom, right_margin = [], [], [], [], [], [], [], []
+    pitch, per_col, per_page, n_cols, gap, col_top, col_bottom = [], [], [], [], [], [], []
     for _, (csv_path, H) in books.items():
         pages = read_coordinate_csv(csv_path)
         for boxes in pages.values():

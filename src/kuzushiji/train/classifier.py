@@ -17,8 +17,8 @@ from ..datasets.augment import augment_batch
 from ..datasets.crops import CropSet, load_source
 from ..inference.classifier import normalize_crops
 from ..models import create_model
-from .common import (History, autocast, load_checkpoint, pick_device, resume, save_checkpoint, seed_everything,
-                     setup_distributed, unwrap, warmup_cosine)
+from .common import (History, autocast, load_checkpoint, resume, save_checkpoint, start_run,
+                     unwrap, warmup_cosine)
 
 RARE = "rare"
 
@@ -114,13 +114,7 @@ def accuracy_report(logits: np.ndarray, labels: np.ndarray, classes: list[str]) 
 
 
 def train_classifier(cfg: ClassifierConfig) -> Path:
-    rank, local, world = setup_distributed()
-    device = pick_device(cfg.device, local)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed + rank)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    rank, world, device, out = start_run(cfg.out, cfg.device, cfg.threads, cfg.seed)
     reps = cfg.repeat or [1] * len(cfg.sources)
     loaded = [load_source(s, cfg.size) for s in cfg.sources]
     train = CropSet.concat([c for c, r in zip(loaded, reps) for _ in range(max(1, r))])

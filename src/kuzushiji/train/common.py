@@ -34,6 +34,18 @@ def setup_distributed() -> tuple[int, int, int]:
     return rank, local, world
 
 
+def start_run(out: str | Path, device: str | None, threads: int, seed: int) -> tuple[int, int, torch.device, Path]:
+    """Process group, device, CPU threads, seeds and the run folder. Returns (rank, world, device, out)."""
+    rank, local, world = setup_distributed()
+    dev = pick_device(device, local)
+    if threads:
+        torch.set_num_threads(threads)
+    seed_everything(seed + rank)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return rank, world, dev, out
+
+
 def pick_device(name: str | None = None, local_rank: int = 0) -> torch.device:
     if name:
         return torch.device(name)

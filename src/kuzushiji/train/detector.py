@@ -18,8 +18,8 @@ from ..inference.detector import decode
 from ..metrics import Counts, match_page
 from ..structures import CharBox, CharPoint
 from ..models import create_model
-from .common import (History, autocast, load_checkpoint, pick_device, resume, save_checkpoint, seed_everything,
-                     setup_distributed, unwrap, warmup_cosine)
+from .common import (History, autocast, load_checkpoint, resume, save_checkpoint, start_run,
+                     unwrap, warmup_cosine)
 
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
@@ -111,13 +111,7 @@ def evaluate(model, pages, device, precision="auto") -> dict:
 
 
 def train_detector(cfg: DetectorConfig) -> Path:
-    rank, local, world = setup_distributed()
-    device = pick_device(cfg.device, local)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed + rank)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    rank, world, device, out = start_run(cfg.out, cfg.device, cfg.threads, cfg.seed)
     weights = cfg.weights or [1.0] * len(cfg.data)
     sets = []
     for d in cfg.data:
