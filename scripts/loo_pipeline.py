@@ -35,8 +35,8 @@ truth = {r.image_id: r.boxes for r in recs}
 tmp = Path(tempfile.mkdtemp())
 
 
-def run(det_onnx, cls_onnx, pages, t, w):
-    rec = Recognizer(det_onnx, cls_onnx, det_threshold=t, lm=a.lm, lm_weight=w)
+def run(det_onnx, cls_onnx, pages, t, w, tta=False):
+    rec = Recognizer(det_onnx, cls_onnx, det_threshold=t, lm=a.lm, lm_weight=w, tta=tta)
     return {r.image_id: rec.recognize(r.image_path).points() for r in pages}
 
 
@@ -52,7 +52,7 @@ def choose(det_onnx, cls_onnx, train):
 
 out = {"folds": {}, "total": {}}
 for variant in ("synthetic_only", "finetuned"):
-    total, total_nolm = Counts(), Counts()
+    total, total_nolm, total_tta = Counts(), Counts(), Counts()
     for held in recs:
         train = [r for r in recs if r is not held]
         if variant == "finetuned":
@@ -64,13 +64,17 @@ for variant in ("synthetic_only", "finetuned"):
         t, w = choose(d, c, train)
         r = score({held.image_id: truth[held.image_id]}, run(d, c, [held], t, w)).total
         r0 = score({held.image_id: truth[held.image_id]}, run(d, c, [held], t, 0.0)).total
+        rt = score({held.image_id: truth[held.image_id]}, run(d, c, [held], t, w, tta=True)).total
         total += r
         total_nolm += r0
+        total_tta += rt
         out["folds"].setdefault(held.image_id, {})[variant] = {"threshold": t, "lm_weight": w, "tp": r.tp, "fp": r.fp,
-                                                                "fn": r.fn, "f1": round(r.f1, 4), "f1_without_lm": round(r0.f1, 4)}
+                                                                "fn": r.fn, "f1": round(r.f1, 4), "f1_without_lm": round(r0.f1, 4),
+                                                                "f1_with_tta": round(rt.f1, 4)}
         print(variant, held.image_id, out["folds"][held.image_id][variant], flush=True)
     out["total"][variant] = {"precision": round(total.precision, 4), "recall": round(total.recall, 4),
                              "f1": round(total.f1, 4), "f1_without_lm": round(total_nolm.f1, 4),
+                             "f1_with_tta": round(total_tta.f1, 4),
                              "tp": total.tp, "fp": total.fp, "fn": total.fn}
 Path(a.output).write_text(json.dumps(out, indent=1))
 print(json.dumps(out["total"], indent=1))

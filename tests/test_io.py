@@ -126,3 +126,27 @@ def test_split_by_book():
     assert val == ids[3:] and train == ids[:3]
     train, val = split_by_book(ids, 0.34, seed=1)
     assert not {book_id(p) for p in train} & {book_id(p) for p in val}
+
+
+def test_prepare_combines_k49_and_kkanji(tmp_path):
+    from kuzushiji.cli import main
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "k49-imgs.npz", rng.integers(0, 255, (30, 28, 28), dtype=np.uint8))
+    np.savez(tmp_path / "k49-labels.npz", np.repeat([0, 1, 2], 10))
+    _csv(tmp_path, "index,codepoint,char\n0,U+3042,あ\n1,U+3044,い\n2,U+3046,う\n", "k49_classmap.csv")
+    for code, n in [("U+5C71", 3), ("U+5DDD", 12)]:
+        d = tmp_path / "kkanji2" / code
+        d.mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (64, 64), dtype=np.uint8)).save(d / f"{i}.png")
+    out = tmp_path / "combined"
+    assert main(["prepare", "--source", f"npz:{tmp_path}/k49-imgs.npz,{tmp_path}/k49-labels.npz,{tmp_path}/k49_classmap.csv",
+                 "--source", f"kkanji:{tmp_path}/kkanji2", "-o", str(out), "--size", "32", "--cap", "8",
+                 "--min-per-class", "5"]) == 0
+    import json
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    y = np.load(out / "labels.npy")
+    assert index["codes"] == ["U+3042", "U+3044", "U+3046", "U+5C71", "U+5DDD"] and index["chars"][3] == "山"
+    assert np.load(out / "images.npy").shape == (len(y), 32, 32)
+    assert np.bincount(y).tolist() == [8, 8, 8, 5, 8]  # capped at 8, the 3-sample class oversampled to 5

@@ -31,7 +31,8 @@ def cmd_recognize(a: argparse.Namespace) -> int:
     if not files:
         print("error: no input images found", file=sys.stderr)
         return 2
-    rec = Recognizer(a.detector, a.classifier, threads=a.threads, det_threshold=a.threshold)
+    rec = Recognizer(a.detector, a.classifier, threads=a.threads, det_threshold=a.threshold, tta=a.tta,
+                     lm_weight=0.0 if a.no_lm else None)
     rows: dict[str, str] = {}
     failed = 0
     for f in tqdm(files, desc="recognize", unit="page", disable=a.quiet):
@@ -109,6 +110,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--detector", help="detector ONNX (default: bundled)")
     r.add_argument("--classifier", help="classifier ONNX (default: bundled)")
     r.add_argument("--threshold", type=float, help="detection score threshold (default: the model's)")
+    r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
+    r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")
     r.add_argument("--threads", type=int, default=0)
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_recognize)

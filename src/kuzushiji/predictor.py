@@ -47,7 +47,8 @@ class Recognizer:
 
     def __init__(self, detector: str | Path | None = None, classifier: str | Path | None = None,
                  threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
-                 min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None) -> None:
+                 min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
+                 tta: bool = False) -> None:
         det = Path(detector) if detector else asset_path("detector.onnx")
         cls = Path(classifier) if classifier else asset_path("classifier.onnx")
         for p in (det, cls):
@@ -58,6 +59,7 @@ class Recognizer:
             self.detector.threshold = det_threshold
         self.classifier = OnnxClassifier(cls, threads=threads)
         self.top_k = top_k
+        self.tta = tta
         self.min_score = min_score
         lm_path = Path(lm) if lm else asset_path("lm.npz")
         self.lm = BigramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
@@ -66,6 +68,17 @@ class Recognizer:
             self.lm_weight = float(lm_weight if lm_weight is not None else self.lm.weight)
             unk = len(self.lm.codes) - 1
             self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
+
+    def _classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
+        """Class probabilities of the detected boxes; with TTA, averaged over two crop framings."""
+        size = self.classifier.size
+        if len(det) == 0:
+            return np.zeros((0, len(self.classifier.codes)), np.float32)
+        boxes = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h, _ in det]
+        probs = self.classifier.predict(np.stack([crop_box(gray, b, size) for b in boxes]))
+        if self.tta:
+            probs = 0.5 * (probs + self.classifier.predict(np.stack([crop_box(gray, b, size, pad=0.16) for b in boxes])))
+        return probs
 
     def recognize(self, image: np.ndarray | str | Path, image_id: str | None = None) -> Page:
         timings: dict[str, float] = {}
@@ -86,10 +99,7 @@ class Recognizer:
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        boxes = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h, _ in det]
-        crops = np.stack([crop_box(gray, b, self.classifier.size) for b in boxes]) if boxes else \
-            np.zeros((0, self.classifier.size, self.classifier.size), np.uint8)
-        probs = self.classifier.predict(crops)
+        probs = self._classify(gray, det)
         timings["classify"] = time.perf_counter() - t
 
         t = time.perf_counter()
