@@ -1,7 +1,8 @@
 """Make the documentation figures: real pages beside synthetic ones, and real vs synthetic layout
 statistics (box sizes relative to page height, columns per page, characters per column).
 
-usage: python scripts/docs_figures.py SYNTH_DIR [SHARED]  -> docs/real_vs_synth.png, docs/stats.png
+usage: python scripts/docs_figures.py PICTURE_SYNTH_DIR STATS_SYNTH_DIR [SHARED]
+       -> docs/real_vs_synth.png, docs/stats.png
 """
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ from kuzushiji.io.image import load_image
 from kuzushiji.synth.stats import split_columns
 
 synth = Path(sys.argv[1])
-shared = Path(sys.argv[2] if len(sys.argv) > 2 else "../shared/data")
+stats_synth = Path(sys.argv[2])
+shared = Path(sys.argv[3] if len(sys.argv) > 3 else "../shared/data")
 out = Path("docs")
 out.mkdir(exist_ok=True)
 
@@ -60,7 +62,7 @@ def layout(pages, heights):
 codh = read_coordinate_csv(shared / "codh_coordinates_text_only/100241706_coordinate.csv")
 codh2 = read_coordinate_csv(shared / "codh_coordinates_text_only/100249371_coordinate.csv")
 real_l = layout(list(codh.values()) + list(codh2.values()), [3874.0] * len(codh) + [2897.0] * len(codh2))
-recs = load_pages(synth, check_sizes=False)[:400]
+recs = load_pages(stats_synth, check_sizes=False)[:400]
 
 
 def reading_sorted(boxes):

@@ -18,7 +18,7 @@ from kuzushiji.datasets.pages import load_pages
 from kuzushiji.export import export_classifier, export_detector
 from kuzushiji.metrics import Counts, score
 
-THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+THRESHOLDS = (0.3, 0.4, 0.5)
 WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
 p = argparse.ArgumentParser()
