@@ -33,8 +33,8 @@ $PY scripts/loo.py classifier --init $R/cls_synth/last.pt --synth $W/crops_train
 wait
 
 log "4. fine-tune on all real dev pages"
-$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --threads 1 --resume > $R/det_ft.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $R/cls_synth/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 1e-3 --batch 128 --threads 1 --resume > $R/cls_ft.log 2>&1 &
+$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_ft.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $R/cls_synth/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft.log 2>&1 &
 wait
 $KZ export detector $R/det_ft/last.pt -o $W/det_ft.onnx
 $KZ export classifier $R/cls_ft/last.pt -o $W/cls_ft.onnx
@@ -48,7 +48,7 @@ print(s.median(v['finetuned']['threshold'] for v in f), s.median(v['finetuned'][
 $PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --weight $LMW
 
 log "5. pseudo-labels on the unlabelled real pages, second fine-tuning"
-[ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx -o $W/pseudo $SHARED/codh_pages_unlabeled/images
+[ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx --cls-threshold 0.95 -o $W/pseudo $SHARED/codh_pages_unlabeled/images
 $KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --threads 1 --resume > $R/det_pl.log 2>&1 &
 $KZ train classifier --source $W/crops_train --source $REAL --source $W/pseudo/cls --repeat 1 --repeat 20 --repeat 2 --out $R/cls_pl --init $R/cls_ft/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --threads 1 --resume > $R/cls_pl.log 2>&1 &
 wait
