@@ -32,7 +32,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("inputs", nargs="*", default=[str(SHARED / "kuzushiji_pages_100241706/images"),
-                                                 str(SHARED / "codh_pages_unlabeled/images/2000[12]*.jpg")])
+                                                 str(SHARED / "codh_pages_unlabeled/images/20001[79]*.jpg"),
+                                                 str(SHARED / "codh_pages_unlabeled/images/20002*.jpg")])
     p.add_argument("--truth", default=str(SHARED / "kuzushiji_pages_100241706/train.csv"))
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--detector")
@@ -68,7 +69,7 @@ def main() -> None:
     print(f"{'peak RSS (MB)':<34}{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:>12.0f}")
     print(f"{'characters / page (mean)':<34}{statistics.mean(len(p.chars) for p in pages.values()):>12.1f}")
     print(f"{'dev pages scored':<34}{len(preds):>12d}")
-    print(f"{'competition F1 (dev pages)':<34}{r.f1:>12.4f}")
+    print(f"{'competition F1 (dev pages, in-sample)':<34}{r.f1:>12.4f}")
     print(f"{'  precision / recall':<34}{r.total.precision:>6.3f}{r.total.recall:>6.3f}")
     print(f"{'detection F1, class-agnostic':<34}{rd.f1:>12.4f}")
 

@@ -49,8 +49,8 @@ $PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --weight $L
 
 log "5. pseudo-labels on the unlabelled real pages, second fine-tuning"
 [ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx --cls-threshold 0.95 -o $W/pseudo $SHARED/codh_pages_unlabeled/images
-$KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --threads 1 --resume > $R/det_pl.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --source $W/pseudo/cls --repeat 1 --repeat 20 --repeat 2 --out $R/cls_pl --init $R/cls_ft/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --threads 1 --resume > $R/cls_pl.log 2>&1 &
+$KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_pl.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --source $W/pseudo/cls --repeat 1 --repeat 20 --repeat 2 --out $R/cls_pl --init $R/cls_ft/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_pl.log 2>&1 &
 wait
 
 log "6. export the bundled models"

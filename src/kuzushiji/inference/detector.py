@@ -43,8 +43,8 @@ def decode(heat: np.ndarray, size: np.ndarray, offset: np.ndarray, scale: float 
         ys, xs, scores = ys[keep], xs[keep], scores[keep]
     cx = (xs + offset[0, ys, xs]) * STRIDE
     cy = (ys + offset[1, ys, xs]) * STRIDE
-    bw = size[0, ys, xs] * SIZE_SCALE
-    bh = size[1, ys, xs] * SIZE_SCALE
+    bw = np.maximum(size[0, ys, xs] * SIZE_SCALE, 2.0)  # never a degenerate box
+    bh = np.maximum(size[1, ys, xs] * SIZE_SCALE, 2.0)
     out = np.stack([cx - bw / 2, cy - bh / 2, bw, bh, scores], 1).astype(np.float32)
     out[:, :4] /= scale
     return out[np.argsort(-out[:, 4])]
