@@ -26,7 +26,7 @@ from kuzushiji.train.common import load_checkpoint
 REAL = "../shared/data/kuzushiji_pages_100241706"
 
 
-def _load(ckpt, **kw):
+def _load(ckpt):
     ck = load_checkpoint(ckpt)
     m = create_model(ck["model_name"], **ck.get("model_kwargs", {}))
     m.load_state_dict(ck["model"])

@@ -1,4 +1,4 @@
-"""Commands beyond evaluate/show: synth, train, classify, recognize, export."""
+"""Synthetic data commands: synth pages, synth crops, synth fonts."""
 from __future__ import annotations
 
 import argparse
@@ -69,7 +69,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=cmd_synth_crops)
     f = s.add_parser("fonts", help="measure each font's real coverage of the vocabulary")
     f.set_defaults(func=cmd_synth_fonts)
-
-    from . import cli_train
-
-    cli_train.add_commands(sub)

@@ -107,7 +107,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--threshold", type=float, help="detector: default score threshold stored in the model")
     e.set_defaults(func=cmd_export)
-
-    from . import cli_infer
-
-    cli_infer.add_commands(sub)

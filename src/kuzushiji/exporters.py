@@ -9,7 +9,7 @@ import numpy as np
 from .io.atomic import atomic_save_image, atomic_write_text
 from .io.kaggle import format_points, write_label_rows
 from .metrics import MAX_PREDICTIONS_PER_PAGE
-from .structures import CharBox, Page
+from .structures import CharBox, CharPoint, Page
 from .visualize import draw_overlay
 
 
@@ -33,7 +33,7 @@ def write_page(page: Page, outdir: str | Path, image: np.ndarray | None = None) 
 def submission_labels(page: Page) -> str:
     """The page's submission labels: at most 1,200 ``U+XXXX cx cy`` triples, highest scores first."""
     chars = sorted(page.chars, key=lambda c: -c.score)[:MAX_PREDICTIONS_PER_PAGE]
-    return format_points(Page(page.image_id, 0, 0, chars).points())
+    return format_points(CharPoint(c.code, *c.center) for c in chars)
 
 
 def write_submission_rows(path: str | Path, rows: dict[str, str]) -> None:

@@ -21,7 +21,8 @@ def filter_lines(lines: list[str], exclude: list[str], n: int = 8) -> list[str]:
     banned: set[str] = set()
     for e in exclude:
         banned |= _ngrams(e, n)
-    return [l for l in lines if not (_ngrams(l, n) & banned) and l not in set(exclude)]
+    excluded = set(exclude)
+    return [l for l in lines if not (_ngrams(l, n) & banned) and l not in excluded]
 
 
 class BigramLM:

@@ -19,9 +19,7 @@ from .language_model import BigramLM
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
 from .synth.writer import crop_box
-from .vocab import code_to_char
-
-RARE = "rare"
+from .vocab import RARE, code_to_char
 
 
 def asset_path(name: str) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import DataError
 
 CODE_RE = re.compile(r"^U\+[0-9A-F]{4,5}$")
+RARE = "rare"  # classifier class grouping every code beyond its top-N
 
 
 def code_to_char(code: str) -> str:

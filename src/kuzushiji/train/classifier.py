@@ -17,10 +17,10 @@ from ..datasets.augment import augment_batch
 from ..datasets.crops import CropSet, load_source
 from ..inference.classifier import normalize_crops
 from ..models import create_model
+from ..vocab import RARE
 from .common import (History, autocast, load_checkpoint, resume, save_checkpoint, start_run,
                      unwrap, warmup_cosine)
 
-RARE = "rare"
 
 
 @dataclass
