@@ -50,10 +50,10 @@ def test_recognize_batch_with_bad_file(page_path, tmp_path, capsys):
     d = json.loads((out / "100241706_00004_2.json").read_text(encoding="utf-8"))
     assert d["width"] == 2404 and d["chars"] and len(d["chars"][0]["candidates"]) == 5
     assert (out / "100241706_00004_2.txt").read_text(encoding="utf-8").strip()
-    assert Image.open(out / "100241706_00004_2.png").size[1] == 2000
+    assert Image.open(out / "100241706_00004_2.overlay.jpg").size[1] == 2000
     # resume: the finished page is not recomputed, and the submission keeps it
     mtime = (out / "100241706_00004_2.json").stat().st_mtime_ns
-    assert main(["recognize", str(page_path), "-o", str(out), "--resume", "--quiet"]) == 0
+    assert main(["recognize", str(page_path), "-o", str(out), "--resume", "--overlay", "--quiet"]) == 0
     assert (out / "100241706_00004_2.json").stat().st_mtime_ns == mtime
     assert "100241706_00004_2" in (out / "submission.csv").read_text()
 

@@ -3,60 +3,55 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
-
-
-def _labels_from_json(path: Path) -> str:
-    from .exporters import submission_labels
-    from .structures import Char, Page
-
-    d = json.loads(path.read_text(encoding="utf-8"))
-    chars = [Char(tuple(c["box"]), c["code"], c["char"], c["score"], c["det_score"]) for c in d["chars"]]
-    return submission_labels(Page(d["image_id"], d["width"], d["height"], chars))
 
 
 def cmd_recognize(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .errors import DataError
-    from .exporters import submission_labels, write_page, write_submission_rows
-    from .io.image import list_images
-    from .predictor import Recognizer, read_page
+    from .exporters import write_page
+    from .io.image import list_images, read_page
+    from .io.output_folder import OutputFolder, assign_page_ids, unique_inputs
+    from .predictor import Recognizer
 
-    out = Path(a.output)
-    out.mkdir(parents=True, exist_ok=True)
-    files = list_images(a.inputs)
+    def say(msg: str) -> None:
+        tqdm.write(msg, file=sys.stderr)
+
+    files = unique_inputs(list_images(a.inputs, warn=say))
     if not files:
         print("error: no input images found", file=sys.stderr)
         return 2
+    out = OutputFolder(a.output, files, a.into_input_folder)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, det_threshold=a.threshold, tta=a.tta,
                      lm_weight=0.0 if a.no_lm else None)
-    rows: dict[str, str] = {}
-    failed = 0
-    for f in tqdm(files, desc="recognize", unit="page", disable=a.quiet):
-        image_id = f.stem
-        done = out / f"{image_id}.json"
-        try:
-            if a.resume and done.is_file():
-                rows[image_id] = _labels_from_json(done)
-                continue
-            rgb, gray = read_page(f)
-            page = rec.recognize(gray, image_id)
-            write_page(page, out, rgb if a.overlay else None)
-            rows[image_id] = submission_labels(page)
-        except DataError as e:
-            failed += 1
-            tqdm.write(f"error: {e}", file=sys.stderr)
-        except Exception as e:  # one bad page never stops the batch
-            failed += 1
-            tqdm.write(f"error: {f}: {e.__class__.__name__}: {e}", file=sys.stderr)
-        if len(rows) % 20 == 0:
-            write_submission_rows(out / "submission.csv", rows)
-    write_submission_rows(out / "submission.csv", rows)
-    print(f"{len(rows)} page(s) recognized, {failed} failed; outputs in {out}/ (submission.csv, <id>.json, <id>.txt"
-          + (", <id>.png)" if a.overlay else ")"))
+    done = failed = skipped = 0
+    try:
+        for i, (f, image_id) in enumerate(tqdm(list(zip(files, assign_page_ids(files))), desc="recognize",
+                                               unit="page", disable=a.quiet)):
+            try:
+                if a.resume and out.is_done(image_id, f, a.overlay):
+                    skipped += 1
+                    continue
+                out.check_writable(image_id, f)
+                rgb, gray = read_page(f)
+                page = rec.recognize(gray, image_id)
+                page.source = str(f.resolve())
+                write_page(page, out.path, rgb if a.overlay else None)
+                done += 1
+            except DataError as e:
+                failed += 1
+                say(f"error: {e}")
+            except Exception as e:  # one bad page never stops the batch
+                failed += 1
+                say(f"error: {f}: {e.__class__.__name__}: {e}")
+            if i % 50 == 49:
+                out.rebuild_submission()
+    finally:  # also on Ctrl-C: the submission holds every finished page
+        rows = out.rebuild_submission(warn=say)
+    print(f"{done} page(s) recognized, {skipped} already done, {failed} failed; {rows} row(s) in "
+          f"{out.path / 'submission.csv'}; per page <id>.json, <id>.txt" + (", <id>.overlay.jpg" if a.overlay else ""))
     return 1 if failed else 0
 
 
@@ -90,26 +85,38 @@ def cmd_classify(a: argparse.Namespace) -> int:
                 if a.invert:
                     x = 255 - x
             x = np.stack([cv2.resize(i, (clf.size, clf.size), interpolation=cv2.INTER_AREA) for i in x])
-            probs = clf.predict(x, restrict)
-            for i, p in enumerate(probs):
-                for r, k in enumerate(np.argsort(-p)[: a.top_k]):
-                    code = clf.codes[k]
-                    w.writerow([src, i, r + 1, code, chr(int(code[2:], 16)) if code.startswith("U+") else code, f"{p[k]:.5f}"])
-        except DataError as e:
+        except DataError as e:  # the next input is still classified
             failed += 1
             print(f"error: {e}", file=sys.stderr)
+            continue
+        probs = clf.predict(x, restrict)
+        for i, p in enumerate(probs):
+            for r, k in enumerate(np.argsort(-p)[: a.top_k]):
+                code = clf.codes[k]
+                w.writerow([src, i, r + 1, code, chr(int(code[2:], 16)) if code.startswith("U+") else code, f"{p[k]:.5f}"])
+        sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _threshold(s: str) -> float:
+    from .predictor import check_threshold
+
+    try:
+        return check_threshold(float(s))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e) if "between" in str(e) else f"not a number: {s!r}") from None
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("recognize", help="read pages: characters, text in reading order, competition CSV")
     r.add_argument("inputs", nargs="+", help="image files, directories or globs")
     r.add_argument("-o", "--output", required=True, help="output folder")
-    r.add_argument("--overlay", action="store_true", help="also write <id>.png with the characters drawn")
-    r.add_argument("--resume", action="store_true", help="skip pages whose <id>.json exists")
+    r.add_argument("--overlay", action="store_true", help="also write <id>.overlay.jpg with the characters drawn")
+    r.add_argument("--resume", action="store_true", help="skip pages whose outputs are complete")
+    r.add_argument("--into-input-folder", action="store_true", help="allow -o to be a folder that holds inputs")
     r.add_argument("--detector", help="detector ONNX (default: bundled)")
     r.add_argument("--classifier", help="classifier ONNX (default: bundled)")
-    r.add_argument("--threshold", type=float, help="detection score threshold (default: the model's)")
+    r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")
     r.add_argument("--threads", type=int, default=0)

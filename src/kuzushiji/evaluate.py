@@ -4,11 +4,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
+
 from .errors import DataError
 from .io.atomic import atomic_open
 from .io.codh import read_coordinate_csv
-from .io.kaggle import read_submission, read_train_csv, truth_as_points
-from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, score
+from .io.kaggle import iter_submission, read_submission, read_train_csv
+from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, Scorer, code_ids
 from .structures import CharBox, CharPoint
 from .vocab import default_vocabulary
 
@@ -16,8 +18,13 @@ from .vocab import default_vocabulary
 def _header(path: Path) -> list[str]:
     if not path.is_file():
         raise DataError(path, "file not found")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        row = next(csv.reader(f), None)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            row = next(csv.reader(f), None)
+    except UnicodeDecodeError:
+        raise DataError(path, "not UTF-8 text (a binary file, or another encoding?)", 1) from None
+    except csv.Error as e:
+        raise DataError(path, f"malformed CSV ({e})", 1) from None
     if row is None:
         raise DataError(path, "empty CSV (no header)")
     return [h.strip() for h in row]
@@ -32,32 +39,31 @@ def read_truth(path: str | Path, check_vocab: bool = True) -> dict[str, list[Cha
     return dict(read_train_csv(path, vocab))
 
 
-def _is_points(tokens: list[str]) -> bool:
-    """``U+XXXX x y w h`` groups have a number in 4th place; ``U+XXXX x y`` triples a code."""
-    return len(tokens) == 3 or (len(tokens) > 3 and tokens[3].startswith("U+"))
+def _holds_boxes(tokens: list[str]) -> bool:
+    """``U+XXXX x y w h`` groups: a multiple of 5 fields, the 2nd to 5th numbers (a triple has a code 4th)."""
+    if not tokens or len(tokens) % 5:
+        return False
+    try:
+        [float(t) for t in tokens[1:5]]
+    except ValueError:
+        return False
+    return True
 
 
 def _file_holds_boxes(path: Path) -> bool:
-    with open(path, newline="", encoding="utf-8") as f:
+    if _header(path)[0] == "Unicode":
+        return True
+    with open(path, newline="", encoding="utf-8-sig") as f:
         for row in csv.reader(f):
             if len(row) == 2 and row[1].split() and row[0] != "image_id":
-                return not _is_points(row[1].split())
+                return _holds_boxes(row[1].split())
     return False
-
-
-def read_predictions(path: str | Path, check_vocab: bool = True) -> dict[str, list[CharPoint]]:
-    """A submission (``U+XXXX cx cy``); a ``train.csv`` or CODH file is read as its box centres."""
-    path = Path(path)
-    vocab = default_vocabulary() if check_vocab else None
-    if _header(path)[0] == "Unicode" or _file_holds_boxes(path):
-        return truth_as_points(read_truth(path, check_vocab))
-    return read_submission(path, vocab)
 
 
 def read_labels_for_image(path: str | Path, image_id: str) -> tuple[list[CharBox], list[CharPoint]]:
     """Boxes (train.csv / coordinate.csv) or points (submission) of one page."""
     path = Path(path)
-    if _header(path)[0] == "Unicode" or _file_holds_boxes(path):
+    if _file_holds_boxes(path):
         boxes = read_truth(path, check_vocab=False)
         if image_id not in boxes:
             raise DataError(path, f"no row for image {image_id}")
@@ -70,7 +76,21 @@ def read_labels_for_image(path: str | Path, image_id: str) -> tuple[list[CharBox
 
 def evaluate_files(truth: str | Path, pred: str | Path, class_agnostic: bool = False,
                    per_class: bool = False, check_vocab: bool = True) -> F1Report:
-    return score(read_truth(truth, check_vocab), read_predictions(pred, check_vocab), class_agnostic, per_class)
+    """Score a submission file against a truth file; predictions are streamed row by row."""
+    pred = Path(pred)
+    if _file_holds_boxes(pred):
+        raise DataError(pred, "holds boxes (U+XXXX x y w h or a CODH file), not a submission's points "
+                              "(U+XXXX cx cy); pass it as --truth")
+    pages = {k: (np.array([(b.x, b.y, b.w, b.h) for b in v], np.float64).reshape(-1, 4), code_ids(b.code for b in v))
+             for k, v in read_truth(truth, check_vocab).items()}
+    order, known = list(pages), set(pages)
+    sc = Scorer(class_agnostic, per_class)
+    for image_id, codes, pts in iter_submission(pred, default_vocabulary() if check_vocab else None):
+        tbox, tlab = pages.pop(image_id, (np.zeros((0, 4)), np.zeros(0, np.int64)))
+        sc.add(image_id, tbox, tlab, pts, code_ids(codes), in_truth=image_id in known)
+    for image_id, (tbox, tlab) in pages.items():
+        sc.add(image_id, tbox, tlab, np.zeros((0, 2)), np.zeros(0, np.int64))
+    return sc.report(order)
 
 
 def format_report(r: F1Report, per_page: bool = True) -> str:

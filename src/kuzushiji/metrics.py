@@ -55,25 +55,100 @@ class F1Report:
         return self.total.f1
 
 
+def code_ids(codes) -> np.ndarray:
+    """``U+XXXX`` codes (any case) as integers, for fast label comparison."""
+    return np.fromiter((int(c[2:], 16) for c in codes), dtype=np.int64)
+
+
+def match_arrays(tbox: np.ndarray, tlab: np.ndarray, pxy: np.ndarray, plab: np.ndarray,
+                 class_agnostic: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The competition's matching on arrays: ``tbox`` (T, 4) ``x, y, w, h`` in truth order, ``tlab`` (T,)
+    integer labels, ``pxy`` (P, 2) points, ``plab`` (P,). Returns a hit mask over truth boxes and a used
+    mask over predictions.
+
+    Boxes only compete for points of their own label, so each label is matched on its own: the
+    strictly-inside pairs of that label, walked in truth order, each box taking its first unused point.
+    """
+    T, P = len(tbox), len(pxy)
+    hit = np.zeros(T, dtype=bool)
+    used = np.zeros(P, dtype=bool)
+    if T == 0 or P == 0:
+        return hit, used
+    if class_agnostic:
+        groups = [(np.arange(T), np.arange(P))]
+    else:
+        to, po = np.argsort(tlab, kind="stable"), np.argsort(plab, kind="stable")
+        labels = np.intersect1d(tlab, plab)
+        ts, te = np.searchsorted(tlab[to], labels, "left"), np.searchsorted(tlab[to], labels, "right")
+        ps, pe = np.searchsorted(plab[po], labels, "left"), np.searchsorted(plab[po], labels, "right")
+        groups = [(to[a:b], po[c:d]) for a, b, c, d in zip(ts, te, ps, pe)]
+    for ti, pi in groups:
+        x0, y0 = tbox[ti, 0:1], tbox[ti, 1:2]
+        x1, y1 = x0 + tbox[ti, 2:3], y0 + tbox[ti, 3:4]
+        px, py = pxy[pi, 0][None], pxy[pi, 1][None]
+        rows, cols = np.nonzero((x0 < px) & (px < x1) & (y0 < py) & (py < y1))
+        taken: set[int] = set()
+        last = -1
+        for r, c in zip(rows.tolist(), cols.tolist()):  # row-major: truth order, then prediction order
+            if r == last or c in taken:
+                continue
+            taken.add(c)
+            last = r
+            hit[ti[r]] = True
+            used[pi[c]] = True
+    return hit, used
+
+
 def match_page(truth: list[CharBox], preds: list[CharPoint], class_agnostic: bool = False
                ) -> tuple[Counts, np.ndarray, np.ndarray]:
     """Match one page. Returns counts, a per-truth-box hit mask and a per-prediction used mask."""
-    hit = np.zeros(len(truth), dtype=bool)
-    if not preds:
-        return Counts(0, 0, len(truth)), hit, np.zeros(0, dtype=bool)
-    px = np.array([p.x for p in preds], dtype=np.float64)
-    py = np.array([p.y for p in preds], dtype=np.float64)
-    plab = np.array([p.code for p in preds])
-    unused = np.ones(len(preds), dtype=bool)
-    for i, b in enumerate(truth):
-        m = (b.x < px) & (px < b.x + b.w) & (b.y < py) & (py < b.y + b.h) & unused
-        if not class_agnostic:
-            m &= plab == b.code
-        if m.any():
-            hit[i] = True
-            unused[int(np.argmax(m))] = False
+    tbox = np.array([(b.x, b.y, b.w, b.h) for b in truth], np.float64).reshape(-1, 4)
+    pxy = np.array([(p.x, p.y) for p in preds], np.float64).reshape(-1, 2)
+    hit, used = match_arrays(tbox, code_ids(b.code for b in truth), pxy, code_ids(p.code for p in preds),
+                             class_agnostic)
     tp = int(hit.sum())
-    return Counts(tp, int(unused.sum()), len(truth) - tp), hit, ~unused
+    return Counts(tp, len(preds) - int(used.sum()), len(truth) - tp), hit, used
+
+
+class Scorer:
+    """Accumulates the F1 page by page, so predictions can be streamed from a file."""
+
+    def __init__(self, class_agnostic: bool = False, per_class: bool = False) -> None:
+        self.class_agnostic, self.per_class = class_agnostic, per_class
+        self.total = Counts()
+        self.pages: dict[str, Counts] = {}
+        self.classes: dict[int, Counts] = defaultdict(Counts)
+        self.flagged: list[str] = []
+        self.unknown: list[str] = []
+
+    def add(self, image_id: str, tbox: np.ndarray, tlab: np.ndarray, pxy: np.ndarray, plab: np.ndarray,
+            in_truth: bool = True) -> Counts:
+        """Score one page (``in_truth=False``: a predicted page the truth lacks; all its points are FPs)."""
+        if len(plab) > MAX_PREDICTIONS_PER_PAGE:
+            self.flagged.append(image_id)
+        if not in_truth:
+            self.unknown.append(image_id)
+        hit, used = match_arrays(tbox, tlab, pxy, plab, self.class_agnostic)
+        tp = int(hit.sum())
+        c = Counts(tp, len(plab) - int(used.sum()), len(tlab) - tp)
+        self.pages[image_id] = c
+        self.total += c
+        if self.per_class:
+            for lab, h in zip(tlab.tolist(), hit.tolist()):
+                if h:
+                    self.classes[lab].tp += 1
+                else:
+                    self.classes[lab].fn += 1
+            for lab in plab[~used].tolist():
+                self.classes[lab].fp += 1
+        return c
+
+    def report(self, page_order: list[str] | None = None) -> F1Report:
+        pages = self.pages
+        if page_order is not None:
+            pages = {k: pages[k] for k in page_order if k in pages} | {k: pages[k] for k in self.unknown}
+        return F1Report(self.total, pages, {f"U+{k:04X}": v for k, v in self.classes.items()},
+                        self.flagged, self.unknown)
 
 
 def score(truth: dict[str, list[CharBox]], preds: dict[str, list[CharPoint]],
@@ -83,30 +158,10 @@ def score(truth: dict[str, list[CharBox]], preds: dict[str, list[CharPoint]],
     Pages only in the truth count all their boxes as misses; pages only in the predictions count
     all their points as false positives (and are listed in ``unknown_pages``).
     """
-    total = Counts()
-    pages: dict[str, Counts] = {}
-    classes: dict[str, Counts] = defaultdict(Counts)
-    flagged = [k for k, v in preds.items() if len(v) > MAX_PREDICTIONS_PER_PAGE]
-    for image_id, boxes in truth.items():
-        pts = preds.get(image_id, [])
-        c, hit, used = match_page(boxes, pts, class_agnostic)
-        pages[image_id] = c
-        total += c
-        if per_class:
-            for b, h in zip(boxes, hit):
-                if h:
-                    classes[b.code].tp += 1
-                else:
-                    classes[b.code].fn += 1
-            for p, u in zip(pts, used):
-                if not u:
-                    classes[p.code].fp += 1
-    unknown = [k for k in preds if k not in truth]
-    for image_id in unknown:
-        c = Counts(0, len(preds[image_id]), 0)
-        pages[image_id] = c
-        total += c
-        if per_class:
-            for p in preds[image_id]:
-                classes[p.code].fp += 1
-    return F1Report(total, pages, dict(classes), flagged, unknown)
+    sc = Scorer(class_agnostic, per_class)
+    for image_id in list(truth) + [k for k in preds if k not in truth]:
+        boxes, pts = truth.get(image_id, []), preds.get(image_id, [])
+        sc.add(image_id, np.array([(b.x, b.y, b.w, b.h) for b in boxes], np.float64).reshape(-1, 4),
+               code_ids(b.code for b in boxes), np.array([(p.x, p.y) for p in pts], np.float64).reshape(-1, 2),
+               code_ids(p.code for p in pts), in_truth=image_id in truth)
+    return sc.report()

@@ -8,13 +8,13 @@ import time
 from importlib import resources
 from pathlib import Path
 
-import cv2
 import numpy as np
+from PIL import Image
 
 from .errors import DataError
 from .inference.classifier import OnnxClassifier
 from .inference.detector import OnnxDetector
-from .io.image import load_image
+from .io.image import as_gray, read_page
 from .language_model import BigramLM
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
@@ -24,20 +24,6 @@ from .vocab import RARE, code_to_char
 
 def asset_path(name: str) -> Path:
     return Path(str(resources.files("kuzushiji") / "assets" / name))
-
-
-def read_page(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """``(rgb, gray)`` of a page file. JPEGs decode through OpenCV (EXIF applied); anything else,
-    or anything OpenCV cannot read, through the robust PIL loader (which names the problem)."""
-    path = Path(path)
-    rgb = None
-    if path.suffix.lower() in (".jpg", ".jpeg") and path.is_file():
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is not None:
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    if rgb is None:
-        rgb = load_image(path)
-    return rgb, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 class Recognizer:
@@ -54,7 +40,7 @@ class Recognizer:
                 raise DataError(p, "model file not found (run `make models` or pass --detector/--classifier)")
         self.detector = OnnxDetector(det, threads=threads)
         if det_threshold is not None:
-            self.detector.threshold = det_threshold
+            self.detector.threshold = check_threshold(det_threshold)
         self.classifier = OnnxClassifier(cls, threads=threads)
         self.top_k = top_k
         self.tta = tta
@@ -78,14 +64,18 @@ class Recognizer:
             probs = 0.5 * (probs + self.classifier.predict(np.stack([crop_box(gray, b, size, pad=0.16) for b in boxes])))
         return probs
 
-    def recognize(self, image: np.ndarray | str | Path, image_id: str | None = None) -> Page:
+    def recognize(self, image: np.ndarray | Image.Image | str | Path, image_id: str | None = None) -> Page:
+        """Read one page: a file path, a numpy array (gray, RGB or RGBA; uint8, uint16, bool or float in
+        [0, 1] / [0, 255]) or a PIL image. Bad input raises :class:`DataError` naming it."""
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        source = ""
         if isinstance(image, (str, Path)):
             image_id = image_id or Path(image).stem
+            source = str(image)
             _, gray = read_page(image)
         else:
-            gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            gray = as_gray(image, image_id or "array")
         image_id = image_id or "page"
         timings["load"] = time.perf_counter() - t
         H, W = gray.shape
@@ -132,4 +122,12 @@ class Recognizer:
                 columns.append(Column(members, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
                                                 float((xs[:, 1] + xs[:, 3]).max() - y0))))
         timings["layout"] = time.perf_counter() - t
-        return Page(image_id, W, H, chars, columns, {k: round(v, 4) for k, v in timings.items()})
+        return Page(image_id, W, H, chars, columns, {k: round(v, 4) for k, v in timings.items()}, source)
+
+
+def check_threshold(t: float) -> float:
+    """A detection threshold must be a number strictly between 0 and 1."""
+    t = float(t)
+    if not 0.0 < t < 1.0:  # also false for NaN
+        raise ValueError(f"detection threshold must lie strictly between 0 and 1, got {t}")
+    return t

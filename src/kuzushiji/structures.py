@@ -79,6 +79,7 @@ class Page:
     chars: list[Char] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    source: str = ""  # the file the page was read from, when it came from one
 
     @property
     def text(self) -> str:
@@ -89,7 +90,9 @@ class Page:
         return [CharPoint(c.code, *c.center) for c in self.chars]
 
     def to_dict(self) -> dict:
+        """Everything but the timings, so identical runs write identical files."""
         d = asdict(self)
+        del d["timings"]
         for c, cd in zip(self.chars, d["chars"]):
             cd["center"] = list(c.center)
         d["text"] = self.text

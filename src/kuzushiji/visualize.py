@@ -4,6 +4,7 @@ from __future__ import annotations
 import colorsys
 from typing import Sequence
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -26,11 +27,13 @@ def draw_overlay(image: np.ndarray, boxes: Sequence[CharBox] = (), points: Seque
     Each character is written to the right of its box, in a white label, so both the glyph and the
     reading can be compared at a glance.
     """
-    im = Image.fromarray(image).convert("RGB")
-    scale = min(1.0, max_side / max(im.size))
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    H, W = image.shape[:2]
+    scale = min(1.0, max_side / max(H, W))
     if scale < 1:
-        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
-    im = Image.blend(im, Image.new("RGB", im.size, (255, 255, 255)), 0.35)
+        image = cv2.resize(image, (round(W * scale), round(H * scale)), interpolation=cv2.INTER_AREA)
+    im = Image.fromarray(cv2.addWeighted(image, 0.65, np.full_like(image, 255), 0.35, 0))  # faded page
     draw = ImageDraw.Draw(im, "RGBA")
     sizes = [b.w * scale for b in boxes] or [40 * scale]
     fsize = max(12, int(np.median(sizes) * 0.6))

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .session import open_session
+
 
 def normalize_crops(crops: np.ndarray) -> np.ndarray:
     """uint8 ``(N, S, S)`` crops, dark ink on light paper -> float32 ``(N, 1, S, S)``.
@@ -28,13 +30,7 @@ class OnnxClassifier:
     """Character classifier running an exported ONNX model; its class codes live in the model metadata."""
 
     def __init__(self, path: str | Path, threads: int = 0, batch: int = 256) -> None:
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        meta = self.session.get_modelmeta().custom_metadata_map
+        self.session, meta = open_session(path, threads, ("codes", "input_size"))
         self.codes: list[str] = meta["codes"].split()
         self.size = int(meta["input_size"])
         self.batch = batch

@@ -6,6 +6,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import DataError
+from .session import open_session
+
 STRIDE = 4
 SIZE_SCALE = 16.0
 
@@ -54,14 +57,9 @@ class OnnxDetector:
     """Character detector running an exported ONNX model with onnxruntime."""
 
     def __init__(self, path: str | Path, height: int = 1024, threshold: float = 0.3, threads: int = 0) -> None:
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        meta = self.session.get_modelmeta().custom_metadata_map
+        self.session, meta = open_session(path, threads)
+        if "codes" in meta:
+            raise DataError(path, "this ONNX model is a classifier, not a detector")
         self.height = int(meta.get("height", height))
         self.threshold = float(meta.get("threshold", threshold))
 

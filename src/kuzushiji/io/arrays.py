@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import DataError
+from .image import to_uint8
 from ..vocab import CODE_RE
 
 # KMNIST's 10 classes (the KMNIST paper): お き す つ な は ま や れ を
@@ -16,16 +17,20 @@ KMNIST_CODES = ["U+304A", "U+304D", "U+3059", "U+3064", "U+306A", "U+306F", "U+3
 
 
 def load_npz_array(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Load one array from an ``.npz`` (``arr_0`` by default, else the only key)."""
+    """Load one array from an ``.npz`` (``arr_0`` by default, else the only key, else ``images``)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found")
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
+            if not keys:
+                raise DataError(path, "npz holds no arrays")
             if key is None:
-                key = "arr_0" if "arr_0" in keys else (keys[0] if len(keys) == 1 else None)
-            if key is None or key not in keys:
+                key = next((k for k in ("arr_0", "images") if k in keys), keys[0] if len(keys) == 1 else None)
+                if key is None:
+                    raise DataError(path, f"npz holds several arrays {keys}; pick one with --key")
+            if key not in keys:
                 raise DataError(path, f"no array {key!r}; keys are {keys}")
             return z[key]
     except DataError:
@@ -45,14 +50,14 @@ def load_glyph_arrays(images: str | Path, labels: str | Path | None = None,
         x = x[..., 0]
     if x.ndim != 3:
         raise DataError(images, f"expected (N, H, W) images, got shape {x.shape}")
+    if 0 in x.shape:
+        raise DataError(images, f"no images in the array (shape {x.shape})")
     y = None
     if labels is not None:
         y = load_npz_array(labels, labels_key).astype(np.int64).reshape(-1)
         if len(y) != len(x):
             raise DataError(labels, f"{len(y)} labels for {len(x)} images")
-    if x.dtype != np.uint8:
-        x = np.clip(x * (255.0 if x.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-    return x, y
+    return to_uint8(x, images), y
 
 
 def read_classmap(path: str | Path) -> list[str]:

@@ -8,15 +8,21 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
+TMP_SUFFIX = ".tmp"
+_UMASK = os.umask(0o022)  # read once at import (setting it is the only way), then put back
+os.umask(_UMASK)
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -34,4 +40,30 @@ def atomic_save_image(path: str | Path, image) -> None:
     path = Path(path)
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}.get(path.suffix.lower(), "PNG")
     with atomic_open(path, "wb") as f:
-        image.save(f, format=fmt)
+        image.save(f, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete temporary files that :func:`atomic_open` left behind in ``folder`` when its process was
+    killed (its pid, kept in the name, is no longer running). Other runs' live temporaries are kept."""
+    removed = []
+    for p in Path(folder).glob(f".*{TMP_SUFFIX}"):
+        parts = p.name.rsplit(".", 3)  # ".<name>", "<pid>", "<random>", "tmp"
+        if len(parts) != 4 or not parts[1].isdigit() or _pid_alive(int(parts[1])):
+            continue
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True

@@ -17,6 +17,15 @@ def read_coordinate_csv(path: str | Path, vocab: Vocabulary | None = None) -> di
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found")
+    try:
+        return _read_coordinate_csv(path, vocab)
+    except UnicodeDecodeError:
+        raise DataError(path, "not UTF-8 text (a binary file, or another encoding?)") from None
+    except csv.Error as e:
+        raise DataError(path, f"malformed CSV ({e})") from None
+
+
+def _read_coordinate_csv(path: Path, vocab: Vocabulary | None) -> dict[str, list[CharBox]]:
     pages: dict[str, list[tuple[str, CharBox]]] = {}
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)

@@ -9,6 +9,8 @@ import csv
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from ..errors import DataError
 from ..structures import CharBox, CharPoint
 from ..vocab import CODE_RE, Vocabulary
@@ -18,60 +20,93 @@ csv.field_size_limit(1 << 28)
 
 
 def _rows(path: Path) -> Iterator[tuple[int, str, str]]:
-    """Yield ``(row_no, image_id, labels)`` after checking the header and the column count."""
+    """Yield ``(row_no, image_id, labels)`` after checking the header and the column count.
+    A UTF-8 byte-order mark is accepted; text that is not UTF-8 is an error naming the file."""
     if not path.is_file():
         raise DataError(path, "file not found")
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise DataError(path, "empty CSV (no header)")
-        if [h.strip() for h in header[:2]] != ["image_id", "labels"] or len(header) != 2:
-            raise DataError(path, f"expected header 'image_id,labels', got {','.join(header)!r}", 1)
-        for row_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != 2:
-                raise DataError(path, f"expected 2 columns, got {len(row)}", row_no)
-            image_id = row[0].strip()
-            if not image_id:
-                raise DataError(path, "empty image_id", row_no)
-            yield row_no, image_id, row[1].strip()
-
-
-def _parse_code(path: Path, row_no: int, code: str, vocab: Vocabulary | None) -> str:
-    if not CODE_RE.match(code):
-        raise DataError(path, f"bad code point {code!r}", row_no)
-    if vocab is not None and code not in vocab:
-        raise DataError(path, f"unknown code point {code} (not in the vocabulary)", row_no)
-    return code
-
-
-def _parse_number(path: Path, row_no: int, s: str) -> float:
+    row_no = 1
     try:
-        v = float(s)
-    except ValueError:
-        raise DataError(path, f"not a number: {s!r}", row_no) from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise DataError(path, f"not a finite number: {s!r}", row_no)
-    return v
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise DataError(path, "empty CSV (no header)")
+            if [h.strip() for h in header[:2]] != ["image_id", "labels"] or len(header) != 2:
+                raise DataError(path, f"expected header 'image_id,labels', got {','.join(header)[:80]!r}", 1)
+            for row_no, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                if len(row) != 2:
+                    raise DataError(path, f"expected 2 columns, got {len(row)}", row_no)
+                image_id = row[0].strip()
+                if not image_id:
+                    raise DataError(path, "empty image_id", row_no)
+                yield row_no, image_id, row[1].strip()
+    except UnicodeDecodeError:
+        raise DataError(path, "not UTF-8 text (a binary file, or another encoding?)", row_no + 1) from None
+    except csv.Error as e:
+        raise DataError(path, f"malformed CSV ({e})", row_no + 1) from None
 
 
-def parse_labels(path: Path, row_no: int, labels: str, vocab: Vocabulary | None = None) -> list[CharBox]:
-    """Parse one ``U+XXXX x y w h ...`` label string, validating every group."""
+class _Codes:
+    """Validates code tokens once each (``u+306e`` is read as ``U+306E``)."""
+
+    def __init__(self, path: Path, vocab: Vocabulary | None) -> None:
+        self.path, self.vocab, self.seen = path, vocab, {}
+
+    def __call__(self, row_no: int, token: str) -> str:
+        code = self.seen.get(token)
+        if code is None:
+            code = token.upper() if token[:2] in ("u+", "U+") else token
+            if not CODE_RE.match(code):
+                raise DataError(self.path, f"bad code point {token!r}", row_no)
+            if self.vocab is not None and code not in self.vocab:
+                raise DataError(self.path, f"unknown code point {code} (not in the vocabulary)", row_no)
+            self.seen[token] = code
+        return code
+
+
+def parse_label_arrays(path: Path, row_no: int, labels: str, width: int, codes: _Codes
+                       ) -> tuple[list[str], np.ndarray]:
+    """One row's ``U+XXXX n1 .. n{width-1}`` groups -> codes and a finite float ``(N, width-1)`` array."""
     parts = labels.split()
-    if len(parts) % 5:
-        raise DataError(path, f"labels hold {len(parts)} fields, not a multiple of 5 (U+XXXX x y w h)", row_no)
-    boxes = []
-    for i in range(0, len(parts), 5):
-        code = _parse_code(path, row_no, parts[i], vocab)
-        x, y, w, h = (_parse_number(path, row_no, s) for s in parts[i + 1 : i + 5])
-        if x < 0 or y < 0:
-            raise DataError(path, f"negative box position for {code} at ({x:g}, {y:g})", row_no)
-        if w <= 0 or h <= 0:
-            raise DataError(path, f"non-positive box size for {code}: {w:g}x{h:g}", row_no)
-        boxes.append(CharBox(code, x, y, w, h))
-    return boxes
+    what = "U+XXXX x y w h" if width == 5 else "U+XXXX x y"
+    if len(parts) % width:
+        raise DataError(path, f"labels hold {len(parts)} fields, not a multiple of {width} ({what})", row_no)
+    code_list = [codes(row_no, t) for t in parts[0::width]]
+    nums = [t for i, t in enumerate(parts) if i % width]
+    try:
+        values = np.array(nums, dtype=np.float64).reshape(-1, width - 1)
+    except ValueError:
+        bad = next(t for t in nums if not _is_float(t))
+        raise DataError(path, f"not a number: {bad!r}", row_no) from None
+    if not np.isfinite(values).all():
+        bad = nums[int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])]
+        raise DataError(path, f"not a finite number: {bad!r}", row_no)
+    return code_list, values
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def parse_labels(path: Path, row_no: int, labels: str, vocab: Vocabulary | None = None,
+                 codes: _Codes | None = None) -> list[CharBox]:
+    """Parse one ``U+XXXX x y w h ...`` label string, validating every group."""
+    code_list, v = parse_label_arrays(path, row_no, labels, 5, codes or _Codes(path, vocab))
+    bad = np.flatnonzero((v[:, 0] < 0) | (v[:, 1] < 0))
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(path, f"negative box position for {code_list[i]} at ({v[i, 0]:g}, {v[i, 1]:g})", row_no)
+    bad = np.flatnonzero((v[:, 2] <= 0) | (v[:, 3] <= 0))
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(path, f"non-positive box size for {code_list[i]}: {v[i, 2]:g}x{v[i, 3]:g}", row_no)
+    return [CharBox(c, *r) for c, r in zip(code_list, v.tolist())]
 
 
 def read_train_csv(
@@ -86,11 +121,12 @@ def read_train_csv(
     """
     path = Path(path)
     seen: set[str] = set()
+    codes = _Codes(path, vocab)
     for row_no, image_id, labels in _rows(path):
         if image_id in seen:
             raise DataError(path, f"duplicate image_id {image_id}", row_no)
         seen.add(image_id)
-        boxes = parse_labels(path, row_no, labels, vocab)
+        boxes = parse_labels(path, row_no, labels, codes=codes)
         if image_sizes is not None and image_id in image_sizes:
             W, H = image_sizes[image_id]
             for b in boxes:
@@ -99,23 +135,22 @@ def read_train_csv(
         yield image_id, boxes
 
 
+def iter_submission(path: str | Path, vocab: Vocabulary | None = None
+                    ) -> Iterator[tuple[str, list[str], np.ndarray]]:
+    """Stream a submission CSV (``U+XXXX cx cy`` triples): ``(image_id, codes, points (N, 2))`` per row."""
+    path = Path(path)
+    seen: set[str] = set()
+    codes = _Codes(path, vocab)
+    for row_no, image_id, labels in _rows(path):
+        if image_id in seen:
+            raise DataError(path, f"duplicate image_id {image_id}", row_no)
+        seen.add(image_id)
+        yield (image_id, *parse_label_arrays(path, row_no, labels, 3, codes))
+
+
 def read_submission(path: str | Path, vocab: Vocabulary | None = None) -> dict[str, list[CharPoint]]:
     """Read a submission CSV (``U+XXXX cx cy`` triples) into ``image_id -> points``."""
-    path = Path(path)
-    out: dict[str, list[CharPoint]] = {}
-    for row_no, image_id, labels in _rows(path):
-        if image_id in out:
-            raise DataError(path, f"duplicate image_id {image_id}", row_no)
-        parts = labels.split()
-        if len(parts) % 3:
-            raise DataError(path, f"labels hold {len(parts)} fields, not a multiple of 3 (U+XXXX x y)", row_no)
-        pts = []
-        for i in range(0, len(parts), 3):
-            code = _parse_code(path, row_no, parts[i], vocab)
-            x, y = (_parse_number(path, row_no, s) for s in parts[i + 1 : i + 3])
-            pts.append(CharPoint(code, x, y))
-        out[image_id] = pts
-    return out
+    return {k: [CharPoint(c, *p) for c, p in zip(codes, pts.tolist())] for k, codes, pts in iter_submission(path, vocab)}
 
 
 def format_points(points: Iterable[CharPoint]) -> str:
