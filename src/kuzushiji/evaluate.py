@@ -9,32 +9,18 @@ import numpy as np
 from .errors import DataError
 from .io.atomic import atomic_open
 from .io.codh import read_coordinate_csv
+from .io.csvfile import csv_rows, header
 from .io.kaggle import iter_submission, read_submission, read_train_csv
 from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, Scorer, code_ids
 from .structures import CharBox, CharPoint
 from .vocab import default_vocabulary
 
 
-def _header(path: Path) -> list[str]:
-    if not path.is_file():
-        raise DataError(path, "file not found")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            row = next(csv.reader(f), None)
-    except UnicodeDecodeError:
-        raise DataError(path, "not UTF-8 text (a binary file, or another encoding?)", 1) from None
-    except csv.Error as e:
-        raise DataError(path, f"malformed CSV ({e})", 1) from None
-    if row is None:
-        raise DataError(path, "empty CSV (no header)")
-    return [h.strip() for h in row]
-
-
 def read_truth(path: str | Path, check_vocab: bool = True) -> dict[str, list[CharBox]]:
     """Truth boxes from a Kaggle ``train.csv`` or a CODH ``coordinate.csv``."""
     path = Path(path)
     vocab = default_vocabulary() if check_vocab else None
-    if _header(path)[0] == "Unicode":
+    if header(path)[0] == "Unicode":
         return read_coordinate_csv(path, vocab)
     return dict(read_train_csv(path, vocab))
 
@@ -51,12 +37,11 @@ def _holds_boxes(tokens: list[str]) -> bool:
 
 
 def _file_holds_boxes(path: Path) -> bool:
-    if _header(path)[0] == "Unicode":
+    if header(path)[0] == "Unicode":
         return True
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for row in csv.reader(f):
-            if len(row) == 2 and row[1].split() and row[0] != "image_id":
-                return _holds_boxes(row[1].split())
+    for row_no, row in csv_rows(path):
+        if row_no > 1 and len(row) == 2 and row[1].split():
+            return _holds_boxes(row[1].split())
     return False
 
 

@@ -7,11 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from .io.atomic import atomic_save_image, atomic_write_text
+from .io.image import OVERLAY_SUFFIX  # JPEG: 100x faster to write than PNG
 from .structures import CharBox, Page
 from .visualize import draw_overlay
-
-
-OVERLAY_SUFFIX = ".overlay.jpg"  # JPEG: 100x faster to write than PNG, and never a scan's own name
 
 
 def page_json(page: Page) -> str:

@@ -1,13 +1,13 @@
 """The CODH per-book layout: ``<book>/<book>_coordinate.csv``, ``<book>/images/``, ``<book>/characters/``."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import DataError
 from ..structures import CharBox
 from ..vocab import CODE_RE, Vocabulary
+from .csvfile import csv_rows
 
 CODH_HEADER = ["Unicode", "Image", "X", "Y", "Block ID", "Char ID", "Width", "Height"]
 
@@ -17,40 +17,30 @@ def read_coordinate_csv(path: str | Path, vocab: Vocabulary | None = None) -> di
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found")
-    try:
-        return _read_coordinate_csv(path, vocab)
-    except UnicodeDecodeError:
-        raise DataError(path, "not UTF-8 text (a binary file, or another encoding?)") from None
-    except csv.Error as e:
-        raise DataError(path, f"malformed CSV ({e})") from None
-
-
-def _read_coordinate_csv(path: Path, vocab: Vocabulary | None) -> dict[str, list[CharBox]]:
     pages: dict[str, list[tuple[str, CharBox]]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise DataError(path, "empty CSV (no header)")
-        if [h.strip() for h in header] != CODH_HEADER:
-            raise DataError(path, f"expected header {','.join(CODH_HEADER)!r}", 1)
-        for row_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != len(CODH_HEADER):
-                raise DataError(path, f"expected {len(CODH_HEADER)} columns, got {len(row)}", row_no)
-            code, image, xs, ys, _block, char_id, ws, hs = (c.strip() for c in row)
-            if not CODE_RE.match(code):
-                raise DataError(path, f"bad code point {code!r}", row_no)
-            if vocab is not None and code not in vocab:
-                raise DataError(path, f"unknown code point {code} (not in the vocabulary)", row_no)
-            try:
-                x, y, w, h = int(xs), int(ys), int(ws), int(hs)
-            except ValueError:
-                raise DataError(path, f"non-integer box {xs},{ys},{ws},{hs}", row_no) from None
-            if x < 0 or y < 0 or w <= 0 or h <= 0:
-                raise DataError(path, f"invalid box {x},{y},{w},{h}", row_no)
-            pages.setdefault(image, []).append((char_id, CharBox(code, x, y, w, h)))
+    rows = csv_rows(path)
+    _, head = next(rows, (1, None))
+    if head is None:
+        raise DataError(path, "empty CSV (no header)")
+    if [h.strip() for h in head] != CODH_HEADER:
+        raise DataError(path, f"expected header {','.join(CODH_HEADER)!r}", 1)
+    for row_no, row in rows:
+        if not row:
+            continue
+        if len(row) != len(CODH_HEADER):
+            raise DataError(path, f"expected {len(CODH_HEADER)} columns, got {len(row)}", row_no)
+        code, image, xs, ys, _block, char_id, ws, hs = (c.strip() for c in row)
+        if not CODE_RE.match(code):
+            raise DataError(path, f"bad code point {code!r}", row_no)
+        if vocab is not None and code not in vocab:
+            raise DataError(path, f"unknown code point {code} (not in the vocabulary)", row_no)
+        try:
+            x, y, w, h = int(xs), int(ys), int(ws), int(hs)
+        except ValueError:
+            raise DataError(path, f"non-integer box {xs},{ys},{ws},{hs}", row_no) from None
+        if x < 0 or y < 0 or w <= 0 or h <= 0:
+            raise DataError(path, f"invalid box {x},{y},{w},{h}", row_no)
+        pages.setdefault(image, []).append((char_id, CharBox(code, x, y, w, h)))
     return {k: [b for _, b in sorted(v, key=lambda t: t[0])] for k, v in pages.items()}
 
 

@@ -17,6 +17,7 @@ from ..errors import DataError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 MAX_PIXELS = 120_000_000  # 11k x 11k; larger inputs are refused before decoding, not silently eaten
 MAX_FILE_BYTES = 1 << 30
+OVERLAY_SUFFIX = ".overlay.jpg"  # the recognizer's review images: never read back as pages from a folder or glob
 
 Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with a clear message, before decoding
 
@@ -183,14 +184,18 @@ def list_images(inputs: list[str | Path], warn=None) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file())
+            found = sorted(q for q in p.iterdir() if _is_page_name(q) and q.is_file())
             if not found:
                 warn(f"warning: {item}: directory holds no images ({', '.join(IMAGE_SUFFIXES)})")
         elif any(ch in str(item) for ch in "*?["):
-            found = sorted(Path(q) for q in glob.glob(str(item)) if Path(q).suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(Path(q) for q in glob.glob(str(item)) if _is_page_name(Path(q)))
             if not found:
                 warn(f"warning: {item}: pattern matches no images")
         else:
             found = [p]
         out += found
     return out
+
+
+def _is_page_name(p: Path) -> bool:
+    return p.suffix.lower() in IMAGE_SUFFIXES and not p.name.endswith(OVERLAY_SUFFIX)

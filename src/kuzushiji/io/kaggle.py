@@ -15,37 +15,26 @@ from ..errors import DataError
 from ..structures import CharBox, CharPoint
 from ..vocab import CODE_RE, Vocabulary
 from .atomic import atomic_open
-
-csv.field_size_limit(1 << 28)
+from .csvfile import csv_rows
 
 
 def _rows(path: Path) -> Iterator[tuple[int, str, str]]:
-    """Yield ``(row_no, image_id, labels)`` after checking the header and the column count.
-    A UTF-8 byte-order mark is accepted; text that is not UTF-8 is an error naming the file."""
-    if not path.is_file():
-        raise DataError(path, "file not found")
-    row_no = 1
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                raise DataError(path, "empty CSV (no header)")
-            if [h.strip() for h in header[:2]] != ["image_id", "labels"] or len(header) != 2:
-                raise DataError(path, f"expected header 'image_id,labels', got {','.join(header)[:80]!r}", 1)
-            for row_no, row in enumerate(reader, start=2):
-                if not row:
-                    continue
-                if len(row) != 2:
-                    raise DataError(path, f"expected 2 columns, got {len(row)}", row_no)
-                image_id = row[0].strip()
-                if not image_id:
-                    raise DataError(path, "empty image_id", row_no)
-                yield row_no, image_id, row[1].strip()
-    except UnicodeDecodeError:
-        raise DataError(path, "not UTF-8 text (a binary file, or another encoding?)", row_no + 1) from None
-    except csv.Error as e:
-        raise DataError(path, f"malformed CSV ({e})", row_no + 1) from None
+    """Yield ``(row_no, image_id, labels)`` after checking the header and the column count."""
+    rows = csv_rows(path)
+    _, head = next(rows, (1, None))
+    if head is None:
+        raise DataError(path, "empty CSV (no header)")
+    if [h.strip() for h in head[:2]] != ["image_id", "labels"] or len(head) != 2:
+        raise DataError(path, f"expected header 'image_id,labels', got {','.join(head)[:80]!r}", 1)
+    for row_no, row in rows:
+        if not row:
+            continue
+        if len(row) != 2:
+            raise DataError(path, f"expected 2 columns, got {len(row)}", row_no)
+        image_id = row[0].strip()
+        if not image_id:
+            raise DataError(path, "empty image_id", row_no)
+        yield row_no, image_id, row[1].strip()
 
 
 class _Codes:

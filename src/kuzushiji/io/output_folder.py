@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import DataError
-from ..exporters import OVERLAY_SUFFIX
 from ..metrics import MAX_PREDICTIONS_PER_PAGE
 from ..structures import CharPoint
 from .atomic import remove_stale_temps
+from .image import OVERLAY_SUFFIX
 from .kaggle import format_points, write_label_rows
 
 LOCK_NAME = ".kuzushiji.lock"
