@@ -104,8 +104,10 @@ def match_page(truth: list[CharBox], preds: list[CharPoint], class_agnostic: boo
     """Match one page. Returns counts, a per-truth-box hit mask and a per-prediction used mask."""
     tbox = np.array([(b.x, b.y, b.w, b.h) for b in truth], np.float64).reshape(-1, 4)
     pxy = np.array([(p.x, p.y) for p in preds], np.float64).reshape(-1, 2)
-    hit, used = match_arrays(tbox, code_ids(b.code for b in truth), pxy, code_ids(p.code for p in preds),
-                             class_agnostic)
+    ids: dict[str, int] = {}  # any label strings (codes, or '' for class-agnostic boxes) as integers
+    tlab = np.array([ids.setdefault(b.code, len(ids)) for b in truth], np.int64)
+    plab = np.array([ids.setdefault(p.code, len(ids)) for p in preds], np.int64)
+    hit, used = match_arrays(tbox, tlab, pxy, plab, class_agnostic)
     tp = int(hit.sum())
     return Counts(tp, len(preds) - int(used.sum()), len(truth) - tp), hit, used
 

@@ -1,0 +1,164 @@
+"""Reliability table: hostile inputs (outcome and peak memory of each), kill -9 + --resume equivalence at
+random kill points, and `evaluate` at the competition's scale.
+
+    python bench/reliability.py [--pages DIR] [--kills 20] [--eval-pages 4000]
+
+Every case runs the real `kuzushiji` command in a child process; peak memory is the child's max RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import filecmp
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+KZ = [sys.executable, "-m", "kuzushiji.cli"]
+
+
+def run(args: list[str], timeout: float = 600) -> tuple[int, str, float, float]:
+    """(exit status, stderr, seconds, peak RSS in MB of this child, from wait4)."""
+    with tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(KZ + args, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return p.returncode, err.read(), dt, usage.ru_maxrss / 1024
+
+
+def make_corpus(page: Path, d: Path) -> dict[str, Path]:
+    """The hostile cases of the reliability issue, generated from one real page."""
+    data = page.read_bytes()
+    c = {"good.jpg": page}
+    (d / "trunc30.jpg").write_bytes(data[: len(data) * 3 // 10])
+    (d / "trunc90.jpg").write_bytes(data[: len(data) * 9 // 10])
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "text.png").write_text("not an image")
+    big = bytearray(data)
+    i = big.find(b"\xff\xc0")
+    big[i + 5: i + 9] = (20000).to_bytes(2, "big") * 2
+    (d / "header20000.jpg").write_bytes(bytes(big))
+    Image.new("1", (30000, 30000)).save(d / "png30000_named.jpg", format="PNG")
+    g = np.asarray(Image.open(page).convert("L"))
+    Image.fromarray(g.astype(np.uint16) * 257).save(d / "gray16.png")
+    Image.open(page).convert("CMYK").save(d / "cmyk.jpg")
+    Image.open(page).convert("RGBA").save(d / "rgba.png")
+    for name in ("trunc30.jpg", "trunc90.jpg", "empty.jpg", "text.png", "header20000.jpg", "png30000_named.jpg",
+                 "gray16.png", "cmyk.jpg", "rgba.png"):
+        c[name] = d / name
+    return c
+
+
+def hostile_table(page: Path, work: Path) -> list[tuple[str, str, int, float, float]]:
+    rows = []
+    corpus = make_corpus(page, work)
+    for name, p in corpus.items():
+        rc, err, dt, mb = run(["recognize", str(p), "-o", str(work / f"out_{name}"), "--quiet"])
+        lines = [x for x in err.splitlines() if x.startswith("error")]
+        outcome = "correct output" if rc == 0 else (f"clear error: {lines[0][7:90]}" if len(lines) == 1 and str(p) in lines[0]
+                                                    else f"UNCLEAR ({err.strip()[-80:]})")
+        rows.append((name, outcome, rc, dt, mb))
+    npz = work / "u16.npz"
+    np.savez(npz, np.zeros((4, 28, 28), np.uint16))
+    np.savez(work / "nan.npz", np.full((4, 28, 28), np.nan))
+    for name in ("u16.npz", "nan.npz"):
+        rc, err, dt, mb = run(["classify", str(work / name)])
+        rows.append((f"classify {name}", "correct output" if rc == 0 else f"clear error: {err.strip()[7:90]}", rc, dt, mb))
+    rc, err, dt, mb = run(["recognize", str(page), "-o", str(work / "o"), "--threshold", "nan"])
+    rows.append(("--threshold nan", f"usage error: {err.strip().splitlines()[-1][:80]}", rc, dt, mb))
+    return rows
+
+
+def kill_resume(pages: list[Path], work: Path, kills: int, seed: int = 0) -> tuple[int, int]:
+    """Run a batch to the end once; then, ``kills`` times, start it, kill -9 at a random moment, and
+    finish with --resume. Count how often the resumed folder equals the uninterrupted one."""
+    ref = work / "ref"
+    subprocess.run(KZ + ["recognize", *map(str, pages), "-o", str(ref), "--overlay", "--quiet"], check=True)
+    # uninterrupted time, to spread the kill points over the whole run
+    t = time.perf_counter()
+    subprocess.run(KZ + ["recognize", *map(str, pages), "-o", str(work / "timing"), "--overlay", "--quiet"], check=True)
+    total = time.perf_counter() - t
+    rng = random.Random(seed)
+    same = 0
+    for k in range(kills):
+        out = work / f"kill{k}"
+        p = subprocess.Popen(KZ + ["recognize", *map(str, pages), "-o", str(out), "--overlay", "--quiet"])
+        time.sleep(rng.uniform(0.2, total))
+        p.kill()
+        p.wait()
+        subprocess.run(KZ + ["recognize", *map(str, pages), "-o", str(out), "--overlay", "--quiet", "--resume"],
+                       check=True, capture_output=True)
+        names = sorted(q.name for q in ref.iterdir() if q.name != ".kuzushiji.lock")
+        got = sorted(q.name for q in out.iterdir() if q.name != ".kuzushiji.lock")
+        ok = names == got and all(filecmp.cmp(ref / n, out / n, shallow=False) for n in names if not n.endswith(".jpg"))
+        same += ok
+        print(f"kill {k + 1:>2}/{kills}: {'identical' if ok else 'DIFFERENT'}", file=sys.stderr)
+    return same, kills
+
+
+def evaluate_scale(truth_csv: Path, n_pages: int, work: Path) -> tuple[float, float, float]:
+    """A truth/prediction pair of ``n_pages`` pages made by repeating the dev pages (with jitter); returns
+    (MB of the two files, seconds, peak MB) of `kuzushiji evaluate`."""
+    rows = list(csv.reader(open(truth_csv, encoding="utf-8")))[1:]
+    rng = np.random.default_rng(0)
+    t_path, p_path = work / "big_truth.csv", work / "big_pred.csv"
+    with open(t_path, "w", newline="") as ft, open(p_path, "w", newline="") as fp:
+        wt, wp = csv.writer(ft), csv.writer(fp)
+        wt.writerow(["image_id", "labels"])
+        wp.writerow(["image_id", "labels"])
+        for i in range(n_pages):
+            image_id, labels = rows[i % len(rows)]
+            parts = labels.split()
+            groups = [parts[j: j + 5] for j in range(0, len(parts), 5)] * 3  # ~3x a dev page's characters
+            wt.writerow([f"p{i}", " ".join(" ".join(g) for g in groups)])
+            pts = []
+            for c, x, y, w, h in groups:
+                cx, cy = float(x) + float(w) / 2 + rng.normal(0, 3), float(y) + float(h) / 2 + rng.normal(0, 3)
+                pts.append(f"{c} {cx:.0f} {cy:.0f}")
+            wp.writerow([f"p{i}", " ".join(pts)])
+    mb = (t_path.stat().st_size + p_path.stat().st_size) / 1e6
+    rc, err, dt, peak = run(["evaluate", "--truth", str(t_path), "--pred", str(p_path), "--summary"])
+    assert rc == 0, err
+    return mb, dt, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", default=str(REPO.parent / "shared/data/kuzushiji_pages_100241706"))
+    ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--eval-pages", type=int, default=4000)
+    a = ap.parse_args()
+    images = sorted(Path(a.pages, "images").glob("*.jpg"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows = hostile_table(images[0], work)
+        print(f"{'case':<22} {'rc':>3} {'s':>6} {'peak MB':>8}  outcome")
+        for name, outcome, rc, dt, mb in rows:
+            print(f"{name:<22} {rc:>3} {dt:>6.2f} {mb:>8.0f}  {outcome}")
+        worst = max(rows, key=lambda r: r[4])
+        print(f"\nworst peak memory: {worst[4]:.0f} MB ({worst[0]})")
+        batch = work / "batch"
+        batch.mkdir()
+        for k, p in enumerate(images * 2):  # 8 pages
+            shutil.copy(p, batch / f"{k:02d}_{p.name}")
+        same, n = kill_resume(sorted(batch.iterdir()), work, a.kills)
+        print(f"kill -9 + --resume: {same}/{n} resumed folders identical to an uninterrupted run "
+              "(JSON, TXT, submission.csv byte for byte; overlays present)")
+        mb, dt, peak = evaluate_scale(Path(a.pages, "train.csv"), a.eval_pages, work)
+        print(f"evaluate: {a.eval_pages} pages, {mb:.0f} MB truth + prediction: {dt:.1f} s, peak {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
