@@ -10,7 +10,7 @@ from .errors import DataError
 from .io.atomic import atomic_open
 from .io.codh import read_coordinate_csv
 from .io.csvfile import csv_rows, header
-from .io.kaggle import iter_submission, read_submission, read_train_csv
+from .io.kaggle import iter_submission, iter_train_arrays, read_submission, read_train_csv
 from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, Scorer, code_ids
 from .structures import CharBox, CharPoint
 from .vocab import default_vocabulary
@@ -66,11 +66,15 @@ def evaluate_files(truth: str | Path, pred: str | Path, class_agnostic: bool = F
     if _file_holds_boxes(pred):
         raise DataError(pred, "holds boxes (U+XXXX x y w h or a CODH file), not a submission's points "
                               "(U+XXXX cx cy); pass it as --truth")
-    pages = {k: (np.array([(b.x, b.y, b.w, b.h) for b in v], np.float64).reshape(-1, 4), code_ids(b.code for b in v))
-             for k, v in read_truth(truth, check_vocab).items()}
+    vocab = default_vocabulary() if check_vocab else None
+    if header(truth)[0] == "Unicode":
+        pages = {k: (np.array([(b.x, b.y, b.w, b.h) for b in v], np.float64).reshape(-1, 4), code_ids(b.code for b in v))
+                 for k, v in read_coordinate_csv(truth, vocab).items()}
+    else:
+        pages = {k: (v, code_ids(c)) for k, c, v in iter_train_arrays(truth, vocab)}
     order, known = list(pages), set(pages)
     sc = Scorer(class_agnostic, per_class)
-    for image_id, codes, pts in iter_submission(pred, default_vocabulary() if check_vocab else None):
+    for image_id, codes, pts in iter_submission(pred, vocab):
         tbox, tlab = pages.pop(image_id, (np.zeros((0, 4)), np.zeros(0, np.int64)))
         sc.add(image_id, tbox, tlab, pts, code_ids(codes), in_truth=image_id in known)
     for image_id, (tbox, tlab) in pages.items():

@@ -87,6 +87,13 @@ def match_arrays(tbox: np.ndarray, tlab: np.ndarray, pxy: np.ndarray, plab: np.n
         x1, y1 = x0 + tbox[ti, 2:3], y0 + tbox[ti, 3:4]
         px, py = pxy[pi, 0][None], pxy[pi, 1][None]
         rows, cols = np.nonzero((x0 < px) & (px < x1) & (y0 < py) & (py < y1))
+        if len(cols) == 0:
+            continue
+        if np.bincount(cols).max() == 1:  # no point lies in two boxes: each box takes its first point
+            first = np.r_[True, rows[1:] != rows[:-1]]
+            hit[ti[rows[first]]] = True
+            used[pi[cols[first]]] = True
+            continue
         taken: set[int] = set()
         last = -1
         for r, c in zip(rows.tolist(), cols.tolist()):  # row-major: truth order, then prediction order

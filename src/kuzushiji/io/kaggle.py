@@ -62,15 +62,16 @@ def parse_label_arrays(path: Path, row_no: int, labels: str, width: int, codes: 
     what = "U+XXXX x y w h" if width == 5 else "U+XXXX x y"
     if len(parts) % width:
         raise DataError(path, f"labels hold {len(parts)} fields, not a multiple of {width} ({what})", row_no)
-    code_list = [codes(row_no, t) for t in parts[0::width]]
-    nums = [t for i, t in enumerate(parts) if i % width]
+    tokens = parts[0::width]
+    canon = {t: codes(row_no, t) for t in set(tokens)}
+    code_list = tokens if all(k == v for k, v in canon.items()) else [canon[t] for t in tokens]
     try:
-        values = np.array(nums, dtype=np.float64).reshape(-1, width - 1)
+        values = np.array(parts, dtype=object).reshape(-1, width)[:, 1:].astype(np.float64)
     except ValueError:
-        bad = next(t for t in nums if not _is_float(t))
+        bad = next(t for i, t in enumerate(parts) if i % width and not _is_float(t))
         raise DataError(path, f"not a number: {bad!r}", row_no) from None
     if not np.isfinite(values).all():
-        bad = nums[int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])]
+        bad = [t for i, t in enumerate(parts) if i % width][int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])]
         raise DataError(path, f"not a finite number: {bad!r}", row_no)
     return code_list, values
 
@@ -83,10 +84,9 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def parse_labels(path: Path, row_no: int, labels: str, vocab: Vocabulary | None = None,
-                 codes: _Codes | None = None) -> list[CharBox]:
-    """Parse one ``U+XXXX x y w h ...`` label string, validating every group."""
-    code_list, v = parse_label_arrays(path, row_no, labels, 5, codes or _Codes(path, vocab))
+def parse_box_arrays(path: Path, row_no: int, labels: str, codes: _Codes) -> tuple[list[str], np.ndarray]:
+    """One ``U+XXXX x y w h ...`` label string -> codes and a validated ``(N, 4)`` box array."""
+    code_list, v = parse_label_arrays(path, row_no, labels, 5, codes)
     bad = np.flatnonzero((v[:, 0] < 0) | (v[:, 1] < 0))
     if len(bad):
         i = int(bad[0])
@@ -95,15 +95,13 @@ def parse_labels(path: Path, row_no: int, labels: str, vocab: Vocabulary | None 
     if len(bad):
         i = int(bad[0])
         raise DataError(path, f"non-positive box size for {code_list[i]}: {v[i, 2]:g}x{v[i, 3]:g}", row_no)
-    return [CharBox(c, *r) for c, r in zip(code_list, v.tolist())]
+    return code_list, v
 
 
-def read_train_csv(
-    path: str | Path,
-    vocab: Vocabulary | None = None,
-    image_sizes: dict[str, tuple[int, int]] | None = None,
-) -> Iterator[tuple[str, list[CharBox]]]:
-    """Stream ``(image_id, boxes)`` from a Kaggle ``train.csv``.
+def iter_train_arrays(path: str | Path, vocab: Vocabulary | None = None,
+                      image_sizes: dict[str, tuple[int, int]] | None = None
+                      ) -> Iterator[tuple[str, list[str], np.ndarray]]:
+    """Stream ``(image_id, codes, boxes (N, 4))`` from a Kaggle ``train.csv``.
 
     With ``vocab`` unknown code points are errors; with ``image_sizes`` (``id -> (w, h)``) boxes
     reaching outside their image are errors.
@@ -115,13 +113,22 @@ def read_train_csv(
         if image_id in seen:
             raise DataError(path, f"duplicate image_id {image_id}", row_no)
         seen.add(image_id)
-        boxes = parse_labels(path, row_no, labels, codes=codes)
+        code_list, v = parse_box_arrays(path, row_no, labels, codes)
         if image_sizes is not None and image_id in image_sizes:
             W, H = image_sizes[image_id]
-            for b in boxes:
-                if b.x + b.w > W + 1 or b.y + b.h > H + 1:
-                    raise DataError(path, f"box {b.code} {b.x:g} {b.y:g} {b.w:g} {b.h:g} outside the {W}x{H} image {image_id}", row_no)
-        yield image_id, boxes
+            out = np.flatnonzero((v[:, 0] + v[:, 2] > W + 1) | (v[:, 1] + v[:, 3] > H + 1))
+            if len(out):
+                i = int(out[0])
+                raise DataError(path, f"box {code_list[i]} {' '.join(f'{t:g}' for t in v[i])} outside the "
+                                      f"{W}x{H} image {image_id}", row_no)
+        yield image_id, code_list, v
+
+
+def read_train_csv(path: str | Path, vocab: Vocabulary | None = None,
+                   image_sizes: dict[str, tuple[int, int]] | None = None) -> Iterator[tuple[str, list[CharBox]]]:
+    """Stream ``(image_id, boxes)`` from a Kaggle ``train.csv`` (see :func:`iter_train_arrays`)."""
+    for image_id, code_list, v in iter_train_arrays(path, vocab, image_sizes):
+        yield image_id, [CharBox(c, *r) for c, r in zip(code_list, v.tolist())]
 
 
 def iter_submission(path: str | Path, vocab: Vocabulary | None = None
