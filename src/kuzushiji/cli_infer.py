@@ -98,6 +98,78 @@ def cmd_classify(a: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_align(a: argparse.Namespace) -> int:
+    """Align pages with a known transcription; write real labels (Kaggle layout) and a review trail."""
+    import os
+    import shutil
+
+    from tqdm import tqdm
+
+    from .align import ALIGNMENT_FIELDS, SUMMARY_FIELDS, Aligner, AlignParams, alignment_rows, label_code, summary_row
+    from .errors import DataError
+    from .io.atomic import atomic_open, atomic_save_image
+    from .io.image import list_images, read_page
+    from .io.kaggle import format_boxes
+    from .io.output_folder import OutputFolder, assign_page_ids, unique_inputs
+    from .predictor import Recognizer
+    from .structures import CharBox
+    from .visualize import draw_overlay
+
+    def say(msg: str) -> None:
+        tqdm.write(msg, file=sys.stderr)
+
+    try:
+        text = Path(a.text).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(a.text, f"cannot read the text as UTF-8 ({e.__class__.__name__})") from None
+    files = unique_inputs(list_images(a.inputs, warn=say))
+    if not files:
+        print("error: no input images found", file=sys.stderr)
+        return 2
+    out = OutputFolder(a.output, files)
+    images_dir = out.path / "train_images"
+    images_dir.mkdir(exist_ok=True)
+    rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0)
+    aligner = Aligner(text, AlignParams(min_run=a.min_run, window=a.window, min_prob=a.min_prob))
+    train_rows: dict[str, str] = {}
+    failed = 0
+    with atomic_open(out.path / "alignment.csv", "w", encoding="utf-8", newline="") as fa, \
+            atomic_open(out.path / "pages.csv", "w", encoding="utf-8", newline="") as fs:
+        wa, ws = csv.writer(fa, lineterminator="\n"), csv.writer(fs, lineterminator="\n")
+        wa.writerow(ALIGNMENT_FIELDS)
+        ws.writerow(SUMMARY_FIELDS)
+        for f, image_id in tqdm(list(zip(files, assign_page_ids(files))), desc="align", unit="page", disable=a.quiet):
+            try:
+                rgb, gray = read_page(f)
+                r = aligner.align(rec.recognize(gray, image_id))
+            except DataError as e:
+                failed += 1
+                say(f"error: {e}")
+                continue
+            wa.writerows(alignment_rows(r))
+            ws.writerow(summary_row(r, aligner.text))
+            boxes = [CharBox(code, *b.box) for b in r.accepted if (code := label_code(b.label))]
+            train_rows[image_id] = format_boxes(boxes)
+            dst = images_dir / f"{image_id}{f.suffix.lower()}"
+            if not dst.exists():
+                try:
+                    os.link(f, dst)
+                except OSError:
+                    shutil.copyfile(f, dst)
+            if a.overlay:
+                colors = [(0, 160, 0) if b.status == "accepted" else (220, 0, 0) for b in r.boxes]
+                shown = [CharBox(label_code(b.label) or "U+3013", *b.box) for b in r.boxes]
+                atomic_save_image(out.path / f"{image_id}.overlay.jpg", draw_overlay(rgb, shown, colors=colors))
+            say(f"{image_id}: text {r.start}-{r.end}, {len(r.boxes)} boxes, {len(r.accepted)} accepted")
+    from .io.kaggle import write_label_rows
+
+    write_label_rows(out.path / "train.csv", train_rows)
+    n = sum(len(v.split()) // 5 for v in train_rows.values())
+    print(f"{len(train_rows)} page(s) aligned, {failed} failed; {n} accepted labels in {out.path / 'train.csv'} "
+          f"(images in train_images/); every box in alignment.csv, spans in pages.csv")
+    return 1 if failed else 0
+
+
 def _threshold(s: str) -> float:
     from .predictor import check_threshold
 
@@ -122,6 +194,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--threads", type=int, default=0)
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_recognize)
+
+    al = sub.add_parser("align", help="align pages with their known text: real labels (train.csv) from a transcription")
+    al.add_argument("inputs", nargs="+", help="page images in reading order (files, directories, globs)")
+    al.add_argument("--text", required=True, help="UTF-8 transcription in reading order (may be much longer)")
+    al.add_argument("-o", "--output", required=True)
+    al.add_argument("--overlay", action="store_true", help="write <id>.overlay.jpg: accepted green, others red")
+    al.add_argument("--min-run", type=int, default=4, help="accepted boxes lie in runs of this many matches")
+    al.add_argument("--window", type=int, default=2, help="an agreeing box within this many on each side")
+    al.add_argument("--min-prob", type=float, default=0.2, help="classifier probability that counts as agreeing")
+    al.add_argument("--detector")
+    al.add_argument("--classifier")
+    al.add_argument("--threads", type=int, default=0)
+    al.add_argument("--quiet", action="store_true")
+    al.set_defaults(func=cmd_align)
 
     c = sub.add_parser("classify", help="classify character crops: image files or .npz arrays")
     c.add_argument("inputs", nargs="+")

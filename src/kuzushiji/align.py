@@ -1,0 +1,306 @@
+"""Real labels from known text: align recognized characters with a transcription of the same work.
+
+For each page (in reading order): detect, classify (top-k), order into columns, then align the box
+sequence with the text by dynamic programming. Substitutions cost ``-log P(text character)`` under
+the classifier, compared by reading (dakuten-insensitive, katakana = hiragana, small = large kana,
+hentaigana = their kana, a 字母 kanji = weak evidence for its kana, iteration marks = the repeated
+character); gaps skip extra boxes or text the page lacks; merges and splits keep the path on track
+where one box covers two characters or one character is cut in two. A box is accepted only inside a
+run of matched boxes whose classifier readings agree with the text.
+"""
+from __future__ import annotations
+
+import csv
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .structures import Page
+from .vocab import RARE, char_to_code, code_to_char, default_vocabulary
+
+REPEAT_MARKS = {"ゝ", "ゞ", "々", "〱", "〲", "ヽ", "ヾ"}
+DROP = set("。、．，・△▲○◯「」『』（）()〔〕＄$ 　\t\r\n")
+SMALL = dict(zip("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ"))
+
+
+def normalize_text(text: str) -> str:
+    """A transcription as the characters a page shows: transcription marks (``＋＋`` = 〱, ``＄``,
+    ``△△``, editorial ``。``), spaces and line breaks handled; everything else kept in order."""
+    text = text.replace("＋＋＄", "〲").replace("＋＋", "〱")
+    return "".join(ch for ch in text if ch not in DROP and not ch.isascii())
+
+
+@lru_cache(maxsize=8192)
+def reading_key(ch: str) -> str:
+    """What a character reads as, for comparing a page with a transcription: no dakuten, hiragana for
+    katakana, large kana for small ones, the kana a hentaigana letter stands for."""
+    if 0x1B000 <= ord(ch) <= 0x1B16F:  # HENTAIGANA LETTER KA-3 -> か
+        name = unicodedata.name(ch, "").split("LETTER ")[-1].split("-")[0]
+        try:
+            ch = unicodedata.lookup(f"HIRAGANA LETTER {name}")
+        except KeyError:
+            return ch
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if c not in "\u3099\u309a")
+    base = unicodedata.normalize("NFC", base) or ch
+    if "\u30a1" <= base <= "\u30f6":
+        base = chr(ord(base) - 0x60)
+    return SMALL.get(base, base)
+
+
+@lru_cache(maxsize=1)
+def jibo_sources() -> dict[str, set[str]]:
+    """Source kanji -> the kana they are written for (字母 table, bundled from shared hentaigana_sources)."""
+    out: dict[str, set[str]] = {}
+    with resources.files("kuzushiji").joinpath("data/jibo.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            for k in [row["standard_source"], *row["other_sources"].split()]:
+                out.setdefault(k, set()).add(row["kana"])
+    return out
+
+
+@dataclass
+class AlignParams:
+    gap_box: float = 4.0     # a box the text lacks (noise, furigana, a word this copy adds)
+    gap_text: float = 4.0    # a text character the page lacks (missed box, spelling difference)
+    merge: float = 6.0       # one box over two text characters
+    split: float = 6.0       # two boxes over one text character
+    floor: float = 1e-3      # probability floor of a substitution (cost -log floor = 6.9)
+    jibo_weight: float = 0.5  # a 字母 kanji candidate counts this much toward its kana
+    min_run: int = 4         # accepted boxes lie in runs of at least this many consecutive matches
+    window: int = 2          # ... with a box agreeing with the text within +-window on each side,
+    min_prob: float = 0.2    # agreeing = classifier probability of the text character at least this
+    search: int = 6000       # text characters searched beyond the previous page's end
+    first_window: int = 50_000  # the first page is looked for in windows of this many characters
+    jump: float = 0.005      # cost per character between where a page starts and where the last one ended
+
+
+@dataclass
+class AlignedBox:
+    box: tuple[float, float, float, float]
+    det_score: float
+    pred: str                # the classifier's top reading
+    text_pos: int = -1       # index into the normalized text, -1 if none
+    label: str = ""          # the character it is labelled with ("" if none)
+    prob: float = 0.0        # classifier probability of the text character's reading
+    status: str = "extra"    # accepted | matched | mismatch | merge | split | extra
+
+
+@dataclass
+class PageAlignment:
+    image_id: str
+    start: int               # text span [start, end) the page was aligned with
+    end: int
+    boxes: list[AlignedBox] = field(default_factory=list)
+    cost: float = 0.0        # alignment cost per box (lower = the page and the text agree better)
+
+    @property
+    def accepted(self) -> list[AlignedBox]:
+        return [b for b in self.boxes if b.status == "accepted"]
+
+
+def _box_evidence(page: Page, order: list[int], keys: dict[str, int], jibo_weight: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per box (reading order): probability mass per text reading key ``(N, K)`` and of iteration marks ``(N,)``."""
+    jibo = jibo_sources()
+    ev = np.zeros((len(order), len(keys)), np.float32)
+    rep = np.zeros(len(order), np.float32)
+    for r, i in enumerate(order):
+        for cand in page.chars[i].candidates:
+            if cand.code == RARE:
+                continue
+            ch = code_to_char(cand.code)
+            if ch in REPEAT_MARKS:
+                rep[r] += cand.prob
+            k = keys.get(reading_key(ch))
+            if k is not None:
+                ev[r, k] += cand.prob
+            for kana in jibo.get(ch, ()):
+                k = keys.get(kana)
+                if k is not None:
+                    ev[r, k] += jibo_weight * cand.prob
+    return np.minimum(ev, 1.0), rep
+
+
+def _text_arrays(text: str, keys: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Reading-key index per text character (an iteration mark reads as the character before it) and
+    whether the character repeats its predecessor."""
+    ids = np.zeros(len(text), np.int64)
+    repeat = np.zeros(len(text), bool)
+    prev = ""
+    for j, ch in enumerate(text):
+        key = prev if ch in REPEAT_MARKS and prev else reading_key(ch)
+        repeat[j] = ch in REPEAT_MARKS or key == prev
+        ids[j] = keys.setdefault(key, len(keys))
+        prev = key
+    return ids, repeat
+
+
+def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | None = None
+                   ) -> tuple[float, list[tuple[str, int, int]]]:
+    """Semi-global alignment of N boxes (rows of ``sub``, costs ``(N, M)``) with M text characters: free
+    text before and after, every box consumed. Returns the cost and the operations
+    ``(op, box_index, text_index)`` in order, ``op`` one of match / extra / skip / merge / split."""
+    N, M = sub.shape
+    INF = 1e18
+    D = np.full((N + 1, M + 1), INF)
+    D[0] = 0.0 if start_cost is None else start_cost  # the page may start anywhere in the text (at a price)
+    move = np.zeros((N + 1, M + 1), np.int8)  # 1 match, 2 extra box, 3 merge, 4 split
+    gapsrc = np.zeros((N + 1, M + 1), np.int32)  # where a run of skipped text characters began
+    j = np.arange(M + 1)
+    for i in range(1, N + 1):
+        E = np.full(M + 1, INF)
+        cand = [(D[i - 1, :-1] + sub[i - 1], 1, 1), (D[i - 1] + p.gap_box, 2, 0)]
+        if M >= 2:
+            cand.append((D[i - 1, :-2] + p.merge, 3, 2))
+        if i >= 2:
+            cand.append((D[i - 2, :-1] + p.split, 4, 1))
+        for vals, code, shift in cand:
+            seg = E[shift:]
+            better = vals < seg
+            seg[better] = vals[better]
+            move[i, shift:][better] = code
+        # skipped text characters: D[i, j] = min_k E[k] + (j - k) * gap_text
+        shifted = E - j * p.gap_text
+        best = np.minimum.accumulate(shifted)
+        src = np.maximum.accumulate(np.where(shifted <= best, j, 0))
+        D[i] = best + j * p.gap_text
+        gapsrc[i] = src
+    end = int(np.argmin(D[N]))
+    cost = float(D[N, end])
+    ops: list[tuple[str, int, int]] = []
+    i, jj = N, end
+    while i > 0:
+        k = int(gapsrc[i, jj])
+        for t in range(jj - 1, k - 1, -1):
+            ops.append(("skip", i, t))
+        jj = k
+        m = move[i, jj]
+        if m == 1:
+            ops.append(("match", i - 1, jj - 1))
+            i, jj = i - 1, jj - 1
+        elif m == 2:
+            ops.append(("extra", i - 1, jj))
+            i -= 1
+        elif m == 3:
+            ops.append(("merge", i - 1, jj - 2))
+            i, jj = i - 1, jj - 2
+        else:
+            ops.append(("split", i - 2, jj - 1))
+            i, jj = i - 2, jj - 1
+    ops.reverse()
+    return cost, ops
+
+
+def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int | None = None) -> PageAlignment:
+    """Align one recognized page with ``text`` (already normalized; ``offset`` = its position in the
+    whole text) and decide which boxes to accept. With ``expected`` (where the page should start, in
+    whole-text positions), starting elsewhere costs ``p.jump`` per character of distance."""
+    order = [i for col in page.columns for i in col.chars]
+    keys: dict[str, int] = {}
+    tids, trep = _text_arrays(text, keys)
+    ev, rep = _box_evidence(page, order, keys, p.jibo_weight)
+    prob = ev[:, tids] + rep[:, None] * trep[None, :]  # (N, M)
+    sub = -np.log(np.maximum(prob, p.floor))
+    boxes = []
+    for i in order:
+        c = page.chars[i]
+        boxes.append(AlignedBox(c.box, c.det_score, c.char))
+    if not order or not text:
+        return PageAlignment(page.image_id, offset, offset, boxes)
+    start = None if expected is None else p.jump * np.abs(np.arange(len(text) + 1) + offset - expected)
+    cost, ops = align_sequence(sub, p, start)
+    matched: list[tuple[int, int]] = []
+    for op, i, j in ops:
+        if op == "match":
+            boxes[i].text_pos, boxes[i].prob = offset + j, float(min(prob[i, j], 1.0))
+            boxes[i].status = "matched" if prob[i, j] >= p.min_prob else "mismatch"
+            matched.append((i, j))
+        elif op in ("merge", "split"):
+            boxes[i].status = op
+            boxes[i].text_pos = offset + j
+            if op == "split":
+                boxes[i + 1].status, boxes[i + 1].text_pos = op, offset + j
+    # runs of consecutive matches (next box with the next text character)
+    run_id = np.zeros(len(matched), np.int64)
+    for k in range(1, len(matched)):
+        same = matched[k][0] == matched[k - 1][0] + 1 and matched[k][1] == matched[k - 1][1] + 1
+        run_id[k] = run_id[k - 1] + (0 if same else 1)
+    good = np.array([prob[i, j] >= p.min_prob for i, j in matched], bool)
+    for k, (i, j) in enumerate(matched):
+        members = np.flatnonzero(run_id == run_id[k])
+        if len(members) < p.min_run:
+            continue
+        left = good[max(members[0], k - p.window): k]
+        right = good[k + 1: min(members[-1], k + p.window) + 1]
+        # its own reading agrees and a neighbour's does, or it sits between agreeing neighbours
+        if (good[k] and (left.any() or right.any())) or (left.any() and right.any()):
+            boxes[i].status = "accepted"
+            boxes[i].label = _label(text[j], page.chars[order[i]])
+    spans = [b.text_pos for b in boxes if b.text_pos >= 0]
+    start, end = (min(spans), max(spans) + 1) if spans else (offset, offset)
+    return PageAlignment(page.image_id, start, end, boxes, cost / len(order))
+
+
+def _label(text_char: str, char) -> str:
+    """The label of an accepted box: the text's character, but as the page writes it where the text
+    adds a dakuten the page lacks (CODH labels follow the page)."""
+    plain = reading_key(text_char)
+    if plain != text_char and any(code_to_char(c.code) == plain for c in char.candidates[:2] if c.code != RARE):
+        return plain
+    return text_char
+
+
+class Aligner:
+    """Walks pages in order through one text: each page is searched for from where the previous ended."""
+
+    def __init__(self, text: str, params: AlignParams | None = None) -> None:
+        self.text = normalize_text(text)
+        self.params = params or AlignParams()
+        self.pos = 0
+
+    def align(self, page: Page) -> PageAlignment:
+        p = self.params
+        if self.pos == 0:  # the first page may start anywhere: best of overlapping windows
+            step = max(1, p.first_window - 4 * len(page.chars) - 200)
+            result = min((align_page(page, self.text[lo: lo + p.first_window], lo, p)
+                          for lo in range(0, max(1, len(self.text) - 4 * len(page.chars)), step)),
+                         key=lambda r: r.cost)
+        else:
+            lo = max(0, self.pos - 200)
+            hi = min(len(self.text), self.pos + p.search + 3 * len(page.chars))
+            result = align_page(page, self.text[lo:hi], lo, p, expected=self.pos)
+        if result.accepted:
+            self.pos = max(self.pos, max(b.text_pos for b in result.accepted) + 1)
+        return result
+
+
+def label_code(label: str) -> str | None:
+    """The vocabulary code of a label, or None when the competition vocabulary lacks it."""
+    if len(label) != 1:
+        return None
+    code = char_to_code(label)
+    return code if code in default_vocabulary() else None
+
+
+ALIGNMENT_FIELDS = ["image_id", "code", "char", "x", "y", "w", "h", "det_score", "cls_prob", "text_pos", "status", "pred"]
+SUMMARY_FIELDS = ["image_id", "text_start", "text_end", "boxes", "matched", "accepted", "cost", "text_head"]
+
+
+def alignment_rows(r: PageAlignment) -> list[list]:
+    """``alignment.csv`` rows of one page (every box, with its status)."""
+    rows = []
+    for b in r.boxes:
+        code = label_code(b.label) or ""
+        x, y, w, h = (round(v) for v in b.box)
+        rows.append([r.image_id, code, b.label, x, y, w, h, f"{b.det_score:.3f}", f"{b.prob:.3f}", b.text_pos,
+                     b.status, b.pred])
+    return rows
+
+
+def summary_row(r: PageAlignment, text: str) -> list:
+    matched = sum(b.status in ("matched", "accepted", "mismatch") for b in r.boxes)
+    return [r.image_id, r.start, r.end, len(r.boxes), matched, len(r.accepted), f"{r.cost:.3f}",
+            text[r.start: r.start + 20]]
