@@ -1,0 +1,97 @@
+"""Alignment quality: label precision and coverage on the labelled dev pages, and on the Genji manuscript
+the accepted labels per side plus the text CER of the recognizer on a held-out block of sides.
+
+    python bench/align.py [--shared ../shared/data] [--held-out 8]
+
+Dev pages (book 100241706, 4 pages, 392 truth boxes) are aligned with the book's column text; a label is
+correct when its centre lies strictly inside a truth box with the same code. The manuscript (book
+200010454, 63 sides, text = Genji V01) is walked in order; the last ``--held-out`` sides are never used
+for labels: their text span is found by the same walk and the recognizer's page text is compared with it
+after reading normalisation (no dakuten, hiragana, large kana, iteration marks spelled out).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kuzushiji.align import Aligner, AlignParams, label_code, normalize_text, reading_key
+from kuzushiji.io.kaggle import read_train_csv
+from kuzushiji.predictor import Recognizer
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = np.arange(len(b) + 1)
+    for i, ca in enumerate(a, 1):
+        cur = np.empty_like(prev)
+        cur[0] = i
+        sub = prev[:-1] + (np.frombuffer(b.encode("utf-32-le"), np.uint32) != ord(ca))
+        for j in range(1, len(b) + 1):  # insertion depends on the left neighbour
+            cur[j] = min(sub[j - 1], prev[j] + 1, cur[j - 1] + 1)
+        prev = cur
+    return int(prev[-1])
+
+
+def reading(s: str) -> str:
+    out, prev = [], ""
+    for ch in normalize_text(s):
+        k = prev if ch in "ゝゞ々" and prev else reading_key(ch)
+        out.append(k)
+        prev = k
+    return "".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    ap.add_argument("--held-out", type=int, default=8)
+    a = ap.parse_args()
+    S = Path(a.shared)
+    align_rec = Recognizer(top_k=10, lm_weight=0.0)
+
+    dev = S / "kuzushiji_pages_100241706"
+    truth = dict(read_train_csv(dev / "train.csv"))
+    aligner = Aligner((S / "codh_coordinates_text_only/100241706_columns.txt").read_text(encoding="utf-8"))
+    tp = acc = 0
+    t = time.perf_counter()
+    pages = sorted((dev / "images").glob("*.jpg"))
+    for p in pages:
+        r = aligner.align(align_rec.recognize(p))
+        for b in r.accepted:
+            code = label_code(b.label)
+            acc += 1
+            cx, cy = b.box[0] + b.box[2] / 2, b.box[1] + b.box[3] / 2
+            tp += any(x.code == code and x.contains(cx, cy) for x in truth[r.image_id])
+    n = sum(len(v) for v in truth.values())
+    dt = (time.perf_counter() - t) / len(pages)
+    print(f"dev pages (4, {n} truth characters): {acc} accepted, label precision {tp / max(acc, 1):.3f}, "
+          f"coverage {acc / n:.3f} (correct labels / truth {tp / n:.3f}); {dt:.2f} s per page")
+
+    lines = [r["text"] for r in csv.DictReader(open(S / "genji_transcription/genji_text_lines.csv", encoding="utf-8"))
+             if r["vol"] == "V01"]
+    aligner = Aligner("\n".join(lines))
+    sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))
+    train, held = sides[: -a.held_out], sides[-a.held_out:]
+    accepted = boxes = 0
+    for p in train:
+        r = aligner.align(align_rec.recognize(p))
+        accepted += len(r.accepted)
+        boxes += len(r.boxes)
+    print(f"manuscript, {len(train)} training sides ({train[0].stem} .. {train[-1].stem}): {boxes} boxes, "
+          f"{accepted} accepted labels ({accepted / max(boxes, 1):.1%})")
+    rec = Recognizer()
+    # the block's reference text runs from where the walk puts its first side to the furthest end it
+    # finds; side boundaries inside the block are not needed (they are the least certain part)
+    spans = [aligner.align(align_rec.recognize(p)) for p in held]
+    s0, s1 = spans[0].start, max(r.end for r in spans)
+    ref = reading(aligner.text[s0:s1])
+    hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in held))
+    e = edit_distance(hyp, ref)
+    print(f"manuscript held-out block {held[0].stem} .. {held[-1].stem} (text {s0}-{s1}): {len(hyp)} characters "
+          f"read, {len(ref)} in the reference, CER {e / max(len(ref), 1):.3f}")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Alignment of recognized pages with known text: reading equivalences, the DP, and real dev pages."""
+import csv
+
+import numpy as np
+import pytest
+
+from kuzushiji.align import AlignParams, align_sequence, normalize_text, reading_key
+from kuzushiji.cli import main
+from kuzushiji.io.kaggle import read_train_csv
+from kuzushiji.predictor import asset_path
+
+
+def test_reading_equivalences_and_transcription_marks():
+    assert normalize_text("御かた＋＋＄。めざ\n△△人々＄") == "御かた〲めざ人々"
+    assert [reading_key(c) for c in "づガっ\U0001b00b"] == ["つ", "か", "つ", reading_key("\U0001b00b")]
+    assert reading_key("\U0001b022") in "かき"  # a hentaigana letter reads as its kana (KA-/KI- row)
+
+
+def test_dp_recovers_from_extra_box_missing_character_and_split():
+    text = "abcdefghij"
+    boxes = list("abcXdfghhij")  # X extra, e missing, h split in two boxes
+    sub = np.array([[0.1 if b == t else 6.0 for t in text] for b in boxes])
+    _, ops = align_sequence(sub, AlignParams())
+    matches = {(i, j) for op, i, j in ops if op == "match"}
+    assert {(0, 0), (1, 1), (2, 2), (4, 3), (5, 5), (9, 8), (10, 9)} <= matches
+    assert ("extra", 3, 3) in ops or any(op == "extra" and i == 3 for op, i, _ in ops)
+
+
+@pytest.mark.skipif(not asset_path("detector.onnx").is_file(), reason="bundled models not built")
+def test_align_dev_pages_precision(dev_pages, shared, tmp_path, capsys):
+    out = tmp_path / "al"
+    text = shared / "codh_coordinates_text_only/100241706_columns.txt"
+    assert main(["align", str(dev_pages / "images"), "--text", str(text), "-o", str(out), "--quiet"]) == 0
+    truth = dict(read_train_csv(dev_pages / "train.csv"))
+    labels = dict(read_train_csv(out / "train.csv"))
+    accepted = [(k, b) for k, v in labels.items() for b in v]
+    ok = sum(any(t.code == b.code and t.contains(b.cx, b.cy) for t in truth[k]) for k, b in accepted)
+    assert len(accepted) > 0.6 * 392 and ok / len(accepted) > 0.95
+    rows = list(csv.DictReader(open(out / "alignment.csv", encoding="utf-8")))
+    assert {r["status"] for r in rows} >= {"accepted"} and len(rows) >= len(accepted)
+    assert sorted(p.name for p in (out / "train_images").iterdir()) == sorted(p.name for p in (dev_pages / "images").iterdir())
