@@ -21,7 +21,7 @@ setup: system $(VENV)/.installed
 demo: setup
 	$(KZ) recognize samples/100241706_00004_2.jpg -o demo_out --overlay
 	@echo; echo "--- text (columns right to left) ---"; cat demo_out/100241706_00004_2.txt; echo
-	@echo "outputs: demo_out/submission.csv demo_out/100241706_00004_2.json demo_out/100241706_00004_2.txt demo_out/100241706_00004_2.png"
+	@echo "outputs: demo_out/submission.csv demo_out/100241706_00004_2.json demo_out/100241706_00004_2.txt demo_out/100241706_00004_2.overlay.jpg"
 
 test: setup
 	$(PY) -m pytest tests
