@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kuzushiji.align import Aligner, AlignParams, label_code, normalize_text, reading_key
+from kuzushiji.align import Aligner, label_code, normalize_text, reading_key
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.predictor import Recognizer
 
@@ -82,16 +82,18 @@ def main() -> None:
         boxes += len(r.boxes)
     print(f"manuscript, {len(train)} training sides ({train[0].stem} .. {train[-1].stem}): {boxes} boxes, "
           f"{accepted} accepted labels ({accepted / max(boxes, 1):.1%})")
-    rec = Recognizer()
-    # the block's reference text runs from where the walk puts its first side to the furthest end it
-    # finds; side boundaries inside the block are not needed (they are the least certain part)
-    spans = [aligner.align(align_rec.recognize(p)) for p in held]
-    s0, s1 = spans[0].start, max(r.end for r in spans)
-    ref = reading(aligner.text[s0:s1])
-    hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in held))
-    e = edit_distance(hyp, ref)
-    print(f"manuscript held-out block {held[0].stem} .. {held[-1].stem} (text {s0}-{s1}): {len(hyp)} characters "
-          f"read, {len(ref)} in the reference, CER {e / max(len(ref), 1):.3f}")
+    held_spans = [aligner.align(align_rec.recognize(p)) for p in held]
+    cer, n_read, n_ref = block_cer(Recognizer(), held, aligner.text, held_spans)
+    print(f"manuscript held-out block {held[0].stem} .. {held[-1].stem} (text {held_spans[0].start}-"
+          f"{max(r.end for r in held_spans)}): {n_read} characters read, {n_ref} in the reference, CER {cer:.3f}")
+
+
+def block_cer(rec: Recognizer, sides: list[Path], text: str, spans: list) -> tuple[float, int, int]:
+    """CER of a block of consecutive sides against the text from where the walk puts the first side to
+    the furthest end it finds; boundaries between the sides are not needed (the least certain part)."""
+    ref = reading(text[spans[0].start: max(r.end for r in spans)])
+    hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in sides))
+    return edit_distance(hyp, ref) / max(len(ref), 1), len(hyp), len(ref)
 
 if __name__ == "__main__":
     main()

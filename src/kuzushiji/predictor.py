@@ -15,7 +15,7 @@ from .errors import DataError
 from .inference.classifier import OnnxClassifier
 from .inference.detector import OnnxDetector
 from .io.image import as_gray, read_page
-from .language_model import BigramLM
+from .language_model import NgramLM
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
 from .synth.writer import crop_box
@@ -46,7 +46,7 @@ class Recognizer:
         self.tta = tta
         self.min_score = min_score
         lm_path = Path(lm) if lm else asset_path("lm.npz")
-        self.lm = BigramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
+        self.lm = NgramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
         self.lm_weight = 0.0
         if self.lm is not None:
             self.lm_weight = float(lm_weight if lm_weight is not None else self.lm.weight)
