@@ -82,7 +82,8 @@ def classifier(a) -> dict:
         run = out / f"cls_{held.image_id}"
         sub = write_subset(train_recs, out / f"data_{held.image_id}")
         if a.epochs:
-            train_classifier(ClassifierConfig(sources=[a.synth, str(sub)], repeat=[1, a.repeat], out=str(run), init=a.init,
+            train_classifier(ClassifierConfig(sources=[a.synth, str(sub), *a.extra],
+                                              repeat=[1, a.repeat] + [a.extra_repeat] * len(a.extra), out=str(run), init=a.init,
                                               epochs=a.epochs, lr=a.lr, cap=a.cap, min_per_class=1, threads=a.threads,
                                               resume=True, seed=1, batch=128))
         fold = {}
@@ -120,6 +121,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--cap", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--extra", action="append", default=[], help="classifier: more labelled page folders (e.g. aligned pages)")
+    p.add_argument("--extra-repeat", type=int, default=8)
     a = p.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     res = (detector if a.what == "detector" else classifier)(a)

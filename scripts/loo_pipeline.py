@@ -23,9 +23,11 @@ WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
 p = argparse.ArgumentParser()
 p.add_argument("--real", default="../shared/data/kuzushiji_pages_100241706")
-p.add_argument("--det-loo", required=True)
+p.add_argument("--det-loo", help="detector LOO runs (scripts/loo.py detector)")
+p.add_argument("--det-fixed", help="use this detector ONNX in every fold instead (classifier-only comparisons; "
+                                   "a detector trained on the dev pages makes detection in-sample)")
 p.add_argument("--cls-loo", required=True)
-p.add_argument("--det-synth", required=True)
+p.add_argument("--det-synth")
 p.add_argument("--cls-synth", required=True)
 p.add_argument("--lm", required=True)
 p.add_argument("-o", "--output", required=True)
@@ -56,10 +58,10 @@ for variant in ("synthetic_only", "finetuned"):
     for held in recs:
         train = [r for r in recs if r is not held]
         if variant == "finetuned":
-            d = export_detector(Path(a.det_loo) / f"det_{held.image_id}/last.pt", tmp / f"d_{held.image_id}.onnx")
+            d = a.det_fixed or export_detector(Path(a.det_loo) / f"det_{held.image_id}/last.pt", tmp / f"d_{held.image_id}.onnx")
             c = export_classifier(Path(a.cls_loo) / f"cls_{held.image_id}/last.pt", tmp / f"c_{held.image_id}.onnx")
         else:
-            d = export_detector(a.det_synth, tmp / "d_synth.onnx")
+            d = a.det_fixed or export_detector(a.det_synth, tmp / "d_synth.onnx")
             c = export_classifier(a.cls_synth, tmp / "c_synth.onnx")
         t, w = choose(d, c, train)
         r = score({held.image_id: truth[held.image_id]}, run(d, c, [held], t, w)).total

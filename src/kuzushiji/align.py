@@ -304,3 +304,10 @@ def summary_row(r: PageAlignment, text: str) -> list:
     matched = sum(b.status in ("matched", "accepted", "mismatch") for b in r.boxes)
     return [r.image_id, r.start, r.end, len(r.boxes), matched, len(r.accepted), f"{r.cost:.3f}",
             text[r.start: r.start + 20]]
+
+
+def clip_box(box: tuple[float, float, float, float], W: int, H: int) -> tuple[float, float, float, float]:
+    """A detected box cut to the image (detections may reach past an edge; labels may not)."""
+    x, y, w, h = box
+    x0, y0 = min(max(x, 0.0), W - 1.0), min(max(y, 0.0), H - 1.0)
+    return x0, y0, max(1.0, min(x + w, float(W)) - x0), max(1.0, min(y + h, float(H)) - y0)

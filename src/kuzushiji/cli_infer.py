@@ -105,7 +105,8 @@ def cmd_align(a: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .align import ALIGNMENT_FIELDS, SUMMARY_FIELDS, Aligner, AlignParams, alignment_rows, label_code, summary_row
+    from .align import (ALIGNMENT_FIELDS, SUMMARY_FIELDS, Aligner, AlignParams, alignment_rows, clip_box, label_code,
+                        summary_row)
     from .errors import DataError
     from .io.atomic import atomic_open, atomic_save_image
     from .io.image import list_images, read_page
@@ -141,14 +142,16 @@ def cmd_align(a: argparse.Namespace) -> int:
         for f, image_id in tqdm(list(zip(files, assign_page_ids(files))), desc="align", unit="page", disable=a.quiet):
             try:
                 rgb, gray = read_page(f)
-                r = aligner.align(rec.recognize(gray, image_id))
+                page = rec.recognize(gray, image_id)
+                r = aligner.align(page)
             except DataError as e:
                 failed += 1
                 say(f"error: {e}")
                 continue
             wa.writerows(alignment_rows(r))
             ws.writerow(summary_row(r, aligner.text))
-            boxes = [CharBox(code, *b.box) for b in r.accepted if (code := label_code(b.label))]
+            boxes = [CharBox(code, *clip_box(b.box, page.width, page.height)) for b in r.accepted
+                     if (code := label_code(b.label))]
             train_rows[image_id] = format_boxes(boxes)
             dst = images_dir / f"{image_id}{f.suffix.lower()}"
             if not dst.exists():
