@@ -65,8 +65,8 @@ def jibo_sources() -> dict[str, set[str]]:
 class AlignParams:
     gap_box: float = 4.0     # a box the text lacks (noise, furigana, a word this copy adds)
     gap_text: float = 4.0    # a text character the page lacks (missed box, spelling difference)
-    merge: float = 6.0       # one box over two text characters
-    split: float = 6.0       # two boxes over one text character
+    merge: float = 5.0       # one box over two text characters (plus its better reading's cost)
+    split: float = 5.0       # two boxes over one text character (plus the better box's reading cost)
     floor: float = 1e-3      # probability floor of a substitution (cost -log floor = 6.9)
     jibo_weight: float = 0.5  # a 字母 kanji candidate counts this much toward its kana
     min_run: int = 4         # accepted boxes lie in runs of at least this many consecutive matches
@@ -153,10 +153,10 @@ def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | Non
     for i in range(1, N + 1):
         E = np.full(M + 1, INF)
         cand = [(D[i - 1, :-1] + sub[i - 1], 1, 1), (D[i - 1] + p.gap_box, 2, 0)]
-        if M >= 2:
-            cand.append((D[i - 1, :-2] + p.merge, 3, 2))
-        if i >= 2:
-            cand.append((D[i - 2, :-1] + p.split, 4, 1))
+        if M >= 2:  # one box over two characters: as costly as its better reading, plus the merge price
+            cand.append((D[i - 1, :-2] + np.minimum(sub[i - 1, :-1], sub[i - 1, 1:]) + p.merge, 3, 2))
+        if i >= 2:  # two boxes over one character: the better box's reading, plus the split price
+            cand.append((D[i - 2, :-1] + np.minimum(sub[i - 2], sub[i - 1]) + p.split, 4, 1))
         for vals, code, shift in cand:
             seg = E[shift:]
             better = vals < seg
