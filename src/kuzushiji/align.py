@@ -63,7 +63,7 @@ def jibo_sources() -> dict[str, set[str]]:
 
 @dataclass
 class AlignParams:
-    gap_box: float = 4.0     # a box the text lacks (noise, furigana, a word this copy adds)
+    gap_box: float = 7.0     # a box the text lacks (noise, furigana, a word this copy adds)
     gap_text: float = 4.0    # a text character the page lacks (missed box, spelling difference)
     merge: float = 5.0       # one box over two text characters (plus its better reading's cost)
     split: float = 5.0       # two boxes over one text character (plus the better box's reading cost)
@@ -71,7 +71,7 @@ class AlignParams:
     jibo_weight: float = 0.5  # a 字母 kanji candidate counts this much toward its kana
     min_run: int = 4         # accepted boxes lie in runs of at least this many consecutive matches
     window: int = 2          # ... with a box agreeing with the text within +-window on each side,
-    min_prob: float = 0.2    # agreeing = classifier probability of the text character at least this
+    min_prob: float = 0.1    # agreeing = classifier probability of the text character at least this
     search: int = 6000       # text characters searched beyond the previous page's end
     first_window: int = 50_000  # the first page is looked for in windows of this many characters
     jump: float = 0.005      # cost per character between where a page starts and where the last one ended

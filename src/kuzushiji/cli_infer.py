@@ -115,6 +115,7 @@ def cmd_align(a: argparse.Namespace) -> int:
     from .predictor import Recognizer
     from .structures import CharBox
     from .visualize import draw_overlay
+    from .vocab import char_to_code
 
     def say(msg: str) -> None:
         tqdm.write(msg, file=sys.stderr)
@@ -160,8 +161,12 @@ def cmd_align(a: argparse.Namespace) -> int:
                 except OSError:
                     shutil.copyfile(f, dst)
             if a.overlay:
-                colors = [(0, 160, 0) if b.status == "accepted" else (220, 0, 0) for b in r.boxes]
-                shown = [CharBox(label_code(b.label) or "U+3013", *b.box) for b in r.boxes]
+                # accepted: green with its label; aligned but not accepted: orange with the text's
+                # character; extra boxes: red with the classifier's reading
+                colors = [(0, 160, 0) if b.status == "accepted" else (230, 140, 0) if b.text_pos >= 0 else (220, 0, 0)
+                          for b in r.boxes]
+                shown = [CharBox(char_to_code(b.label or (aligner.text[b.text_pos] if b.text_pos >= 0 else b.pred)), *b.box)
+                         for b in r.boxes]
                 atomic_save_image(out.path / f"{image_id}.overlay.jpg", draw_overlay(rgb, shown, colors=colors))
             say(f"{image_id}: text {r.start}-{r.end}, {len(r.boxes)} boxes, {len(r.accepted)} accepted")
     from .io.kaggle import write_label_rows
@@ -205,7 +210,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--overlay", action="store_true", help="write <id>.overlay.jpg: accepted green, others red")
     al.add_argument("--min-run", type=int, default=4, help="accepted boxes lie in runs of this many matches")
     al.add_argument("--window", type=int, default=2, help="an agreeing box within this many on each side")
-    al.add_argument("--min-prob", type=float, default=0.2, help="classifier probability that counts as agreeing")
+    al.add_argument("--min-prob", type=float, default=0.1, help="classifier probability that counts as agreeing")
     al.add_argument("--detector")
     al.add_argument("--classifier")
     al.add_argument("--threads", type=int, default=0)
