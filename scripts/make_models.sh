@@ -2,7 +2,8 @@
 # Rebuild the bundled models from scratch on 2 CPU cores (the `make models` target):
 #   synthetic pages + glyph crops -> detector and classifier trained on synthetic data (in parallel,
 #   one core each) -> leave-one-page-out evaluation on the real dev pages -> fine-tuning on all real
-#   dev pages -> pseudo-labels on the unlabelled real pages -> second fine-tuning -> ONNX export.
+#   dev pages and the Genji manuscript aligned with its text (scripts/align_rounds.py) -> pseudo-labels on
+#   the unlabelled real pages -> second fine-tuning -> ONNX export.
 # Every step is checkpointed and skipped when its output exists, so the script can be re-run to resume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,25 +33,29 @@ $PY scripts/loo.py detector --init $R/det_synth/last.pt --synth $W/synth_det --o
 $PY scripts/loo.py classifier --init $R/cls_synth/last.pt --synth $W/crops_train --out $R/cls_loo --threads 1 > $R/cls_loo.log 2>&1 &
 wait
 
-log "4. fine-tune on all real dev pages"
+log "3b. alignment rounds on the Genji manuscript (labels from its known text; last 8 sides held out)"
+OMP_NUM_THREADS=1 $PY scripts/align_rounds.py --rounds ${ROUNDS:-2} --init $R/cls_synth/last.pt --synth $W/crops_train -o $R/rounds > $R/rounds.log 2>&1
+GENJI=$(ls -d $R/rounds/align_r* | sort -V | tail -1)
+
+log "4. fine-tune on all real dev pages and the aligned manuscript"
 $KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_ft.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $R/cls_synth/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --source $GENJI --repeat 1 --repeat 20 --repeat 8 --out $R/cls_ft --init $R/cls_synth/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft.log 2>&1 &
 wait
 $KZ export detector $R/det_ft/last.pt -o $W/det_ft.onnx
 $KZ export classifier $R/cls_ft/last.pt -o $W/cls_ft.onnx
-$PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED
+$PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --order 3
 
 log "4b. whole-pipeline leave-one-page-out F1 (chooses the detection threshold and language-model weight)"
 OMP_NUM_THREADS=2 $PY scripts/loo_pipeline.py --det-loo $R/det_loo --cls-loo $R/cls_loo --det-synth $R/det_synth/last.pt \
     --cls-synth $R/cls_synth/last.pt --lm $W/lm.npz -o $R/pipeline_loo.json > $R/pipeline_loo.log 2>&1
 read -r THRESH LMW < <($PY -c "import json,statistics as s; f=json.load(open('$R/pipeline_loo.json'))['folds'].values(); \
 print(s.median(v['finetuned']['threshold'] for v in f), s.median(v['finetuned']['lm_weight'] for v in f))")
-$PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --weight $LMW
+$PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --order 3 --weight $LMW
 
 log "5. pseudo-labels on the unlabelled real pages, second fine-tuning"
 [ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx --cls-threshold 0.95 -o $W/pseudo $SHARED/codh_pages_unlabeled/images
 $KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_pl.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --source $W/pseudo/cls --repeat 1 --repeat 20 --repeat 2 --out $R/cls_pl --init $R/cls_ft/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_pl.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --source $GENJI --source $W/pseudo/cls --repeat 1 --repeat 20 --repeat 8 --repeat 2 --out $R/cls_pl --init $R/cls_ft/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_pl.log 2>&1 &
 wait
 
 log "6. export the bundled models"

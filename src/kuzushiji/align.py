@@ -82,6 +82,7 @@ class AlignedBox:
     box: tuple[float, float, float, float]
     det_score: float
     pred: str                # the classifier's top reading
+    pred_prob: float = 0.0   # and its probability
     text_pos: int = -1       # index into the normalized text, -1 if none
     label: str = ""          # the character it is labelled with ("" if none)
     prob: float = 0.0        # classifier probability of the text character's reading
@@ -207,7 +208,7 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
     boxes = []
     for i in order:
         c = page.chars[i]
-        boxes.append(AlignedBox(c.box, c.det_score, c.char))
+        boxes.append(AlignedBox(c.box, c.det_score, c.char, c.candidates[0].prob if c.candidates else 0.0))
     if not order or not text:
         return PageAlignment(page.image_id, offset, offset, boxes)
     start = None if expected is None else p.jump * np.abs(np.arange(len(text) + 1) + offset - expected)
@@ -285,7 +286,8 @@ def label_code(label: str) -> str | None:
     return code if code in default_vocabulary() else None
 
 
-ALIGNMENT_FIELDS = ["image_id", "code", "char", "x", "y", "w", "h", "det_score", "cls_prob", "text_pos", "status", "pred"]
+ALIGNMENT_FIELDS = ["image_id", "code", "char", "x", "y", "w", "h", "det_score", "cls_prob", "text_pos", "status", "pred",
+                    "pred_prob"]
 SUMMARY_FIELDS = ["image_id", "text_start", "text_end", "boxes", "matched", "accepted", "cost", "text_head"]
 
 
@@ -296,7 +298,7 @@ def alignment_rows(r: PageAlignment) -> list[list]:
         code = label_code(b.label) or ""
         x, y, w, h = (round(v) for v in b.box)
         rows.append([r.image_id, code, b.label, x, y, w, h, f"{b.det_score:.3f}", f"{b.prob:.3f}", b.text_pos,
-                     b.status, b.pred])
+                     b.status, b.pred, f"{b.pred_prob:.3f}"])
     return rows
 
 
