@@ -39,15 +39,15 @@ def sh(cmd: list[str], log: Path) -> None:
         subprocess.run(list(map(str, cmd)), check=True, stdout=f, stderr=subprocess.STDOUT)
 
 
-def measure(cls_onnx: Path, shared: Path, held: list[Path], text: str, train_sides: list[Path]) -> dict:
-    """Held-out block CER, dev-crop top-1, KMNIST 10-way of one classifier (bundled detector and LM)."""
-    align_rec = Recognizer(classifier=cls_onnx, top_k=10, lm_weight=0.0)
+def measure(cls_onnx: Path, det_onnx: Path, shared: Path, held: list[Path], text: str, train_sides: list[Path]) -> dict:
+    """Held-out block CER, dev-crop top-1, KMNIST 10-way of one classifier (with the bundled LM)."""
+    align_rec = Recognizer(det_onnx, cls_onnx, top_k=10, lm_weight=0.0)
     aligner = Aligner(text)
     for p in train_sides:  # walk to the block, as the aligner would
         aligner.align(align_rec.recognize(p))
     spans = [aligner.align(align_rec.recognize(p)) for p in held]
-    cer, _, _ = block_cer(Recognizer(classifier=cls_onnx), held, aligner.text, spans)
-    cer_nolm, _, _ = block_cer(Recognizer(classifier=cls_onnx, lm_weight=0.0), held, aligner.text, spans)
+    cer, _, _ = block_cer(Recognizer(det_onnx, cls_onnx), held, aligner.text, spans)
+    cer_nolm, _, _ = block_cer(Recognizer(det_onnx, cls_onnx, lm_weight=0.0), held, aligner.text, spans)
     clf = OnnxClassifier(cls_onnx)
     crops = from_pages(load_pages(shared / "kuzushiji_pages_100241706"), clf.size)
     top1 = float(np.mean(np.array(clf.codes)[clf.predict(crops.images).argmax(1)] == crops.codes))
@@ -72,6 +72,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--held-out", type=int, default=8)
     ap.add_argument("--shared", default=str(REPO.parent / "shared/data"))
+    ap.add_argument("--detector", default=str(asset_path("detector.onnx")), help="detector ONNX used in every round")
+    ap.add_argument("--classifier0", default=str(asset_path("classifier.onnx")), help="classifier ONNX of round 0")
     a = ap.parse_args()
     out, S = Path(a.out), Path(a.shared)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,15 +86,17 @@ def main() -> None:
     text_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     results_path = out / "rounds.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    cls_onnx = asset_path("classifier.onnx")
+    cls_onnx = Path(a.classifier0)
     for r in range(a.rounds + 1):
         aligned = out / f"align_r{r}"
         if not (aligned / "train.csv").is_file():
-            sh(KZ + ["align", *train_sides, "--text", text_file, "-o", aligned, "--classifier", cls_onnx, "--quiet"], log)
+            sh(KZ + ["align", *train_sides, "--text", text_file, "-o", aligned, "--classifier", cls_onnx,
+                     "--detector", a.detector, "--quiet"], log)
         n = sum(len(row["labels"].split()) // 5 for row in csv.DictReader(open(aligned / "train.csv", encoding="utf-8")))
         key = f"round {r}"
         if key not in results:
-            results[key] = {"classifier": str(cls_onnx), "accepted": n, **measure(cls_onnx, S, held, "\n".join(lines), train_sides)}
+            results[key] = {"classifier": str(cls_onnx), "accepted": n,
+                            **measure(cls_onnx, Path(a.detector), S, held, "\n".join(lines), train_sides)}
             results_path.write_text(json.dumps(results, indent=1))
         print(key, results[key], flush=True)
         if r == a.rounds:

@@ -34,7 +34,10 @@ $PY scripts/loo.py classifier --init $R/cls_synth/last.pt --synth $W/crops_train
 wait
 
 log "3b. alignment rounds on the Genji manuscript (labels from its known text; last 8 sides held out)"
-OMP_NUM_THREADS=1 $PY scripts/align_rounds.py --rounds ${ROUNDS:-2} --init $R/cls_synth/last.pt --synth $W/crops_train -o $R/rounds > $R/rounds.log 2>&1
+[ -f $W/det_synth.onnx ] || $KZ export detector $R/det_synth/last.pt -o $W/det_synth.onnx
+[ -f $W/cls_synth.onnx ] || $KZ export classifier $R/cls_synth/last.pt -o $W/cls_synth.onnx
+OMP_NUM_THREADS=1 $PY scripts/align_rounds.py --rounds ${ROUNDS:-2} --init $R/cls_synth/last.pt --synth $W/crops_train \
+    --detector $W/det_synth.onnx --classifier0 $W/cls_synth.onnx -o $R/rounds > $R/rounds.log 2>&1
 GENJI=$(ls -d $R/rounds/align_r* | sort -V | tail -1)
 
 log "4. fine-tune on all real dev pages and the aligned manuscript"
