@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -313,3 +315,69 @@ def clip_box(box: tuple[float, float, float, float], W: int, H: int) -> tuple[fl
     x, y, w, h = box
     x0, y0 = min(max(x, 0.0), W - 1.0), min(max(y, 0.0), H - 1.0)
     return x0, y0, max(1.0, min(x + w, float(W)) - x0), max(1.0, min(y + h, float(H)) - y0)
+
+
+def align_to_folder(files: list[Path], text: str, out: Path, recognizer, params: AlignParams | None = None,
+                    overlay: bool = False, warn: Callable[[str], None] = print, progress: bool = True
+                    ) -> tuple[int, int, int]:
+    """Align page files (in reading order) with ``text`` and write ``out``: ``train.csv`` (accepted labels,
+    Kaggle layout) with ``train_images/`` (links), ``alignment.csv`` (every box), ``pages.csv`` (spans) and,
+    with ``overlay``, ``<id>.overlay.jpg`` (accepted green, aligned orange with the text's character, extra
+    boxes red). Returns (pages aligned, pages failed, labels accepted); a bad page is reported and skipped."""
+    from tqdm import tqdm
+
+    from .errors import DataError
+    from .io.atomic import atomic_open, atomic_save_image
+    from .io.image import read_page
+    from .io.kaggle import format_boxes, write_label_rows
+    from .io.output_folder import assign_page_ids
+    from .structures import CharBox
+    from .visualize import draw_overlay
+
+    aligner = Aligner(text, params)
+    images_dir = out / "train_images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    train_rows: dict[str, str] = {}
+    failed = 0
+    with atomic_open(out / "alignment.csv", "w", encoding="utf-8", newline="") as fa, \
+            atomic_open(out / "pages.csv", "w", encoding="utf-8", newline="") as fs:
+        wa, ws = csv.writer(fa, lineterminator="\n"), csv.writer(fs, lineterminator="\n")
+        wa.writerow(ALIGNMENT_FIELDS)
+        ws.writerow(SUMMARY_FIELDS)
+        for f, image_id in tqdm(list(zip(files, assign_page_ids(files))), desc="align", unit="page", disable=not progress):
+            try:
+                rgb, gray = read_page(f)
+                page = recognizer.recognize(gray, image_id)
+            except DataError as e:
+                failed += 1
+                warn(f"error: {e}")
+                continue
+            r = aligner.align(page)
+            wa.writerows(alignment_rows(r))
+            ws.writerow(summary_row(r, aligner.text))
+            boxes = [CharBox(code, *clip_box(b.box, page.width, page.height)) for b in r.accepted
+                     if (code := label_code(b.label))]
+            train_rows[image_id] = format_boxes(boxes)
+            _link(f, images_dir / f"{image_id}{f.suffix.lower()}")
+            if overlay:
+                colors = [(0, 160, 0) if b.status == "accepted" else (230, 140, 0) if b.text_pos >= 0 else (220, 0, 0)
+                          for b in r.boxes]
+                shown = [CharBox(char_to_code(b.label or (aligner.text[b.text_pos] if b.text_pos >= 0 else b.pred)), *b.box)
+                         for b in r.boxes]
+                atomic_save_image(out / f"{image_id}.overlay.jpg", draw_overlay(rgb, shown, colors=colors))
+            warn(f"{image_id}: text {r.start}-{r.end}, {len(r.boxes)} boxes, {len(r.accepted)} accepted")
+    write_label_rows(out / "train.csv", train_rows)
+    return len(train_rows), failed, sum(len(v.split()) // 5 for v in train_rows.values())
+
+
+def _link(src: Path, dst: Path) -> None:
+    """A hard link to a page image (a copy across file systems); an existing one is kept."""
+    import os
+    import shutil
+
+    if dst.exists():
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)

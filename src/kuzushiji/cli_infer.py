@@ -100,22 +100,13 @@ def cmd_classify(a: argparse.Namespace) -> int:
 
 def cmd_align(a: argparse.Namespace) -> int:
     """Align pages with a known transcription; write real labels (Kaggle layout) and a review trail."""
-    import os
-    import shutil
-
     from tqdm import tqdm
 
-    from .align import (ALIGNMENT_FIELDS, SUMMARY_FIELDS, Aligner, AlignParams, alignment_rows, clip_box, label_code,
-                        summary_row)
+    from .align import AlignParams, align_to_folder
     from .errors import DataError
-    from .io.atomic import atomic_open, atomic_save_image
-    from .io.image import list_images, read_page
-    from .io.kaggle import format_boxes
-    from .io.output_folder import OutputFolder, assign_page_ids, unique_inputs
+    from .io.image import list_images
+    from .io.output_folder import OutputFolder, unique_inputs
     from .predictor import Recognizer
-    from .structures import CharBox
-    from .visualize import draw_overlay
-    from .vocab import char_to_code
 
     def say(msg: str) -> None:
         tqdm.write(msg, file=sys.stderr)
@@ -129,51 +120,10 @@ def cmd_align(a: argparse.Namespace) -> int:
         print("error: no input images found", file=sys.stderr)
         return 2
     out = OutputFolder(a.output, files)
-    images_dir = out.path / "train_images"
-    images_dir.mkdir(exist_ok=True)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0)
-    aligner = Aligner(text, AlignParams(min_run=a.min_run, window=a.window, min_prob=a.min_prob))
-    train_rows: dict[str, str] = {}
-    failed = 0
-    with atomic_open(out.path / "alignment.csv", "w", encoding="utf-8", newline="") as fa, \
-            atomic_open(out.path / "pages.csv", "w", encoding="utf-8", newline="") as fs:
-        wa, ws = csv.writer(fa, lineterminator="\n"), csv.writer(fs, lineterminator="\n")
-        wa.writerow(ALIGNMENT_FIELDS)
-        ws.writerow(SUMMARY_FIELDS)
-        for f, image_id in tqdm(list(zip(files, assign_page_ids(files))), desc="align", unit="page", disable=a.quiet):
-            try:
-                rgb, gray = read_page(f)
-                page = rec.recognize(gray, image_id)
-                r = aligner.align(page)
-            except DataError as e:
-                failed += 1
-                say(f"error: {e}")
-                continue
-            wa.writerows(alignment_rows(r))
-            ws.writerow(summary_row(r, aligner.text))
-            boxes = [CharBox(code, *clip_box(b.box, page.width, page.height)) for b in r.accepted
-                     if (code := label_code(b.label))]
-            train_rows[image_id] = format_boxes(boxes)
-            dst = images_dir / f"{image_id}{f.suffix.lower()}"
-            if not dst.exists():
-                try:
-                    os.link(f, dst)
-                except OSError:
-                    shutil.copyfile(f, dst)
-            if a.overlay:
-                # accepted: green with its label; aligned but not accepted: orange with the text's
-                # character; extra boxes: red with the classifier's reading
-                colors = [(0, 160, 0) if b.status == "accepted" else (230, 140, 0) if b.text_pos >= 0 else (220, 0, 0)
-                          for b in r.boxes]
-                shown = [CharBox(char_to_code(b.label or (aligner.text[b.text_pos] if b.text_pos >= 0 else b.pred)), *b.box)
-                         for b in r.boxes]
-                atomic_save_image(out.path / f"{image_id}.overlay.jpg", draw_overlay(rgb, shown, colors=colors))
-            say(f"{image_id}: text {r.start}-{r.end}, {len(r.boxes)} boxes, {len(r.accepted)} accepted")
-    from .io.kaggle import write_label_rows
-
-    write_label_rows(out.path / "train.csv", train_rows)
-    n = sum(len(v.split()) // 5 for v in train_rows.values())
-    print(f"{len(train_rows)} page(s) aligned, {failed} failed; {n} accepted labels in {out.path / 'train.csv'} "
+    params = AlignParams(min_run=a.min_run, window=a.window, min_prob=a.min_prob)
+    pages, failed, labels = align_to_folder(files, text, out.path, rec, params, a.overlay, say, progress=not a.quiet)
+    print(f"{pages} page(s) aligned, {failed} failed; {labels} accepted labels in {out.path / 'train.csv'} "
           f"(images in train_images/); every box in alignment.csv, spans in pages.csv")
     return 1 if failed else 0
 
@@ -207,7 +157,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("inputs", nargs="+", help="page images in reading order (files, directories, globs)")
     al.add_argument("--text", required=True, help="UTF-8 transcription in reading order (may be much longer)")
     al.add_argument("-o", "--output", required=True)
-    al.add_argument("--overlay", action="store_true", help="write <id>.overlay.jpg: accepted green, others red")
+    al.add_argument("--overlay", action="store_true", help="write <id>.overlay.jpg: accepted green, aligned orange, extra red")
     al.add_argument("--min-run", type=int, default=4, help="accepted boxes lie in runs of this many matches")
     al.add_argument("--window", type=int, default=2, help="an agreeing box within this many on each side")
     al.add_argument("--min-prob", type=float, default=0.1, help="classifier probability that counts as agreeing")
