@@ -31,7 +31,8 @@ def test_dp_recovers_from_extra_box_missing_character_and_split():
 def test_align_dev_pages_precision(dev_pages, shared, tmp_path, capsys):
     out = tmp_path / "al"
     text = shared / "codh_coordinates_text_only/100241706_columns.txt"
-    assert main(["align", str(dev_pages / "images"), "--text", str(text), "-o", str(out), "--quiet"]) == 0
+    assert main(["align", str(dev_pages / "images"), "--text", str(text), "-o", str(out), "--quiet", "--overlay"]) == 0
+    assert len(list(out.glob("*.overlay.jpg"))) == 4
     truth = dict(read_train_csv(dev_pages / "train.csv"))
     labels = dict(read_train_csv(out / "train.csv"))
     accepted = [(k, b) for k, v in labels.items() for b in v]
@@ -40,3 +41,7 @@ def test_align_dev_pages_precision(dev_pages, shared, tmp_path, capsys):
     rows = list(csv.DictReader(open(out / "alignment.csv", encoding="utf-8")))
     assert {r["status"] for r in rows} >= {"accepted"} and len(rows) >= len(accepted)
     assert sorted(p.name for p in (out / "train_images").iterdir()) == sorted(p.name for p in (dev_pages / "images").iterdir())
+    # the output is a training source as it stands
+    from kuzushiji.datasets.pages import load_pages
+
+    assert sum(len(r.boxes) for r in load_pages(out)) == len(accepted)
