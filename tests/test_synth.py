@@ -66,3 +66,12 @@ def test_balanced_text_and_crop():
 def test_columns_rule():
     boxes = [CharBox("U+3042", 100, y, 20, 20) for y in (0, 30, 60)] + [CharBox("U+3042", 50, y, 20, 20) for y in (0, 30)]
     assert [len(c) for c in split_columns(boxes)] == [3, 2]
+
+
+def test_kana_drawn_as_cursive_source_kanji_keep_their_kana_label():
+    bank = _bank()
+    assert any(k == "加" for _, k in bank.jibo["か"])  # か was written with 加 (字母)
+    assert all(bank.fonts[i][0].style in ("sousho", "gyosho") for i, _ in bank.jibo["か"])
+    cfg = PageConfig(height=600, jibo=1.0, hentaigana=0.0, furigana=0.0, degrade=False)
+    page = PageRenderer(bank, BalancedText(["か"]), load_stats(), cfg).render(np.random.default_rng(0))
+    assert page.boxes and {b.code for b in page.boxes} == {"U+304B"}

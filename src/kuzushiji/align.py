@@ -14,14 +14,13 @@ import csv
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .structures import Page
-from .vocab import RARE, char_to_code, code_to_char, default_vocabulary
+from .vocab import RARE, char_to_code, code_to_char, default_vocabulary, hentaigana_sources
 
 REPEAT_MARKS = {"ゝ", "ゞ", "々", "〱", "〲", "ヽ", "ヾ"}
 DROP = set("。、．，・△▲○◯「」『』（）()〔〕＄$ 　\t\r\n")
@@ -54,12 +53,11 @@ def reading_key(ch: str) -> str:
 
 @lru_cache(maxsize=1)
 def jibo_sources() -> dict[str, set[str]]:
-    """Source kanji -> the kana they are written for (字母 table, bundled from shared hentaigana_sources)."""
+    """Source kanji -> the kana they are written for (the 字母 table, inverted)."""
     out: dict[str, set[str]] = {}
-    with resources.files("kuzushiji").joinpath("data/jibo.csv").open(encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            for k in [row["standard_source"], *row["other_sources"].split()]:
-                out.setdefault(k, set()).add(row["kana"])
+    for kana, kanji in hentaigana_sources().items():
+        for k in kanji:
+            out.setdefault(k, set()).add(kana)
     return out
 
 

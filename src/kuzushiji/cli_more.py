@@ -11,7 +11,7 @@ def cmd_synth_pages(a: argparse.Namespace) -> int:
     from .synth.writer import generate_pages
 
     t = time.time()
-    generate_pages(a.output, a.n, a.seed, a.workers, a.shared, PageConfig(height=a.height))
+    generate_pages(a.output, a.n, a.seed, a.workers, a.shared, PageConfig(height=a.height, jibo=a.jibo))
     dt = time.time() - t
     print(f"{a.n} pages in {a.output} ({a.n / dt:.1f} pages/s with {a.workers} workers at {a.height} px)")
     return 0
@@ -32,7 +32,7 @@ def cmd_synth_crops(a: argparse.Namespace) -> int:
     if only:  # e.g. a held-out-font test set: only the classes those fonts draw
         drawn = font_covered_codes(only_fonts=only)
         codes = [c for c in codes if c in drawn]
-    generate_crops(a.output, codes, a.per_class, a.size, a.seed, a.workers, exclude, only_fonts=only)
+    generate_crops(a.output, codes, a.per_class, a.size, a.seed, a.workers, exclude, only_fonts=only, jibo=a.jibo)
     print(f"{len(codes)} classes x {a.per_class} crops in {a.output}")
     return 0
 
@@ -54,6 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--height", type=int, default=1600)
     p.add_argument("--shared", default="../shared/data", help="where the real text files are")
+    p.add_argument("--jibo", type=float, default=0.0, help="per kana: draw it as the cursive form of a source kanji (字母)")
     p.set_defaults(func=cmd_synth_pages)
     c = s.add_parser("crops", help="class-balanced glyph crops (images.npy, labels.npy, index.json)")
     c.add_argument("-o", "--output", required=True)
@@ -65,6 +66,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--exclude-font", action="append", help="leave a font out (held-out font evaluation)")
     c.add_argument("--only-font", action="append", help="render with these fonts only (held-out font test set)")
     c.add_argument("--classes-from", help="use the classes of this crop-array folder (index.json)")
+    c.add_argument("--jibo", type=float, default=0.0, help="per kana: draw it as the cursive form of a source kanji (字母)")
     c.add_argument("--shared", default="../shared/data")
     c.set_defaults(func=cmd_synth_crops)
     f = s.add_parser("fonts", help="measure each font's real coverage of the vocabulary")

@@ -74,3 +74,14 @@ def default_vocabulary() -> Vocabulary:
     ref = resources.files("kuzushiji") / "data" / "unicode_translation.csv"
     with resources.as_file(ref) as p:
         return Vocabulary.from_csv(p)
+
+
+@lru_cache(maxsize=1)
+def hentaigana_sources() -> dict[str, list[str]]:
+    """Kana -> the kanji it was written with (字母), the standard source first (bundled ``data/jibo.csv``,
+    from shared/data/hentaigana_sources: 安 for あ, then 阿 愛 悪 ...)."""
+    out: dict[str, list[str]] = {}
+    with resources.files("kuzushiji").joinpath("data/jibo.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out[row["kana"]] = [row["standard_source"], *row["other_sources"].split()]
+    return out

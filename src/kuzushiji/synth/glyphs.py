@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import ImageFont
 
+from ..vocab import hentaigana_sources
 from .fonts import FontSpec, available_fonts, hentaigana_reading, load_coverage, render_mask
 
 BASE_PX = 96
@@ -34,6 +35,12 @@ class GlyphBank:
                 if kana:
                     self.hentaigana.setdefault(kana, []).append((i, chr(cp)))
         self.has = {c: np.array(v) for c, v in per_char.items()}
+        # kana -> [(cursive font idx, source kanji)]: a kana written as the cursive form of its 字母
+        cursive = {i for i, (s, _) in enumerate(self.fonts) if s.style in ("sousho", "gyosho")}
+        self.jibo: dict[str, list[tuple[int, str]]] = {
+            kana: [(int(i), k) for k in kanji for i in per_char.get(k, []) if i in cursive]
+            for kana, kanji in hentaigana_sources().items()}
+        self.jibo = {k: v for k, v in self.jibo.items() if v}
         self._cache: dict[tuple[int, str], np.ndarray] = {}
 
     def covered(self, char: str) -> bool:

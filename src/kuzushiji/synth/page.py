@@ -24,6 +24,7 @@ class PageConfig:
     show_through: float = 0.6
     frame: float = 0.6
     hentaigana: float = 0.12  # per kana, when a hentaigana glyph exists
+    jibo: float = 0.0  # per kana: drawn as the cursive form of a source kanji (字母), labelled with the kana
     seal: float = 0.15
     illustration: float = 0.15
     spread: float = 0.1  # two-page spreads
@@ -119,7 +120,9 @@ class PageRenderer:
             draw_ch, f = ch, bank.pick_font(ch, rng, font)
             if f is None:
                 continue
-            if kana and ch in bank.hentaigana and rng.random() < cfg.hentaigana:
+            if kana and ch in bank.jibo and rng.random() < cfg.jibo:
+                f, draw_ch = bank.jibo[ch][int(rng.integers(len(bank.jibo[ch])))]
+            elif kana and ch in bank.hentaigana and rng.random() < cfg.hentaigana:
                 f, draw_ch = bank.hentaigana[ch][int(rng.integers(len(bank.hentaigana[ch])))]
             m = bank.mask(f, draw_ch)
             if m.shape[0] < 2 or m.shape[1] < 2:

@@ -102,7 +102,8 @@ def _crop_job(args: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
 
 
 def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int = 48, seed: int = 0, workers: int = 2,
-                   exclude_fonts: tuple[str, ...] = (), height: int = 1200, only_fonts: tuple[str, ...] = ()) -> Path:
+                   exclude_fonts: tuple[str, ...] = (), height: int = 1200, only_fonts: tuple[str, ...] = (),
+                   jibo: float = 0.0) -> Path:
     """Class-balanced glyph crops cut from synthetic pages (same renderer and degradations).
 
     Writes ``images.npy`` (N, size, size) uint8 dark-on-light, ``labels.npy`` (N,) int64 indices into
@@ -111,7 +112,7 @@ def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     chars = [chr(int(c[2:], 16)) for c in codes]
-    cfg = PageConfig(height=height, furigana=0.3, spread=0.0, seal=0.05, illustration=0.05)
+    cfg = PageConfig(height=height, furigana=0.3, spread=0.0, seal=0.05, illustration=0.05, jibo=jibo)
     target = per_class * len(codes)
     init = (".", asdict(cfg), exclude_fonts, chars, only_fonts)
     index = {c: i for i, c in enumerate(codes)}
