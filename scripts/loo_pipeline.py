@@ -31,6 +31,7 @@ p.add_argument("--det-synth")
 p.add_argument("--cls-synth", required=True)
 p.add_argument("--lm", required=True)
 p.add_argument("-o", "--output", required=True)
+p.add_argument("--det-scales", default="1.0", help="detector scales, e.g. 0.9,1.0,1.1 (multi-scale TTA)")
 a = p.parse_args()
 recs = load_pages(a.real)
 truth = {r.image_id: r.boxes for r in recs}
@@ -38,7 +39,8 @@ tmp = Path(tempfile.mkdtemp())
 
 
 def run(det_onnx, cls_onnx, pages, t, w, tta=False):
-    rec = Recognizer(det_onnx, cls_onnx, det_threshold=t, lm=a.lm, lm_weight=w, tta=tta)
+    rec = Recognizer(det_onnx, cls_onnx, det_threshold=t, lm=a.lm, lm_weight=w, tta=tta,
+                     det_scales=tuple(float(v) for v in a.det_scales.split(",")))
     return {r.image_id: rec.recognize(r.image_path).points() for r in pages}
 
 

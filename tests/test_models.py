@@ -66,3 +66,16 @@ def test_reading_order_right_to_left():
     boxes = np.array([[100, 50, 30, 30], [200, 80, 30, 30], [100, 10, 30, 30], [200, 10, 30, 30]], np.float32)
     assert group_columns(boxes) == [[3, 1], [2, 0]]
     assert group_columns(np.zeros((0, 4), np.float32)) == []
+
+
+def test_fuse_boxes_weights_and_discounts():
+    from kuzushiji.inference.detector import fuse_boxes
+
+    a = np.array([[10, 10, 20, 20, 0.8], [100, 100, 20, 20, 0.6]], np.float32)
+    b = np.array([[12, 10, 20, 20, 0.4]], np.float32)
+    f = fuse_boxes([a, b])
+    assert len(f) == 2
+    top = f[0]  # the two overlapping boxes fused: score-weighted x, mean score over the runs
+    assert abs(top[0] - (10 * 0.8 + 12 * 0.4) / 1.2) < 1e-4 and abs(top[4] - 0.6) < 1e-6
+    assert abs(f[1][4] - 0.3) < 1e-6  # seen in one run of two: discounted
+    assert fuse_boxes([np.zeros((0, 5), np.float32)]).shape == (0, 5)

@@ -25,7 +25,7 @@ def cmd_recognize(a: argparse.Namespace) -> int:
         return 2
     out = OutputFolder(a.output, files, a.into_input_folder)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, det_threshold=a.threshold, tta=a.tta,
-                     lm_weight=0.0 if a.no_lm else None)
+                     lm_weight=0.0 if a.no_lm else None, det_scales=(0.9, 1.0, 1.1) if a.det_tta else (1.0,))
     done = failed = skipped = 0
     try:
         for i, (f, image_id) in enumerate(tqdm(list(zip(files, assign_page_ids(files))), desc="recognize",
@@ -149,6 +149,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")
+    r.add_argument("--det-tta", action="store_true", help="detect at 0.9/1.0/1.1 of the working height and fuse boxes")
     r.add_argument("--threads", type=int, default=0)
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_recognize)

@@ -32,7 +32,7 @@ class Recognizer:
     def __init__(self, detector: str | Path | None = None, classifier: str | Path | None = None,
                  threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
                  min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
-                 tta: bool = False) -> None:
+                 tta: bool = False, det_scales: tuple[float, ...] = (1.0,)) -> None:
         det = Path(detector) if detector else asset_path("detector.onnx")
         cls = Path(classifier) if classifier else asset_path("classifier.onnx")
         for p in (det, cls):
@@ -44,6 +44,7 @@ class Recognizer:
         self.classifier = OnnxClassifier(cls, threads=threads)
         self.top_k = top_k
         self.tta = tta
+        self.det_scales = tuple(det_scales)  # several: multi-scale detection with box fusion
         self.min_score = min_score
         lm_path = Path(lm) if lm else asset_path("lm.npz")
         self.lm = NgramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
@@ -83,7 +84,7 @@ class Recognizer:
             raise DataError(image_id, f"image too small ({W}x{H})")
 
         t = time.perf_counter()
-        det = self.detector(gray)
+        det = self.detector(gray, scales=self.det_scales)
         timings["detect"] = time.perf_counter() - t
 
         t = time.perf_counter()

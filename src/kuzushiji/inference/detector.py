@@ -63,10 +63,48 @@ class OnnxDetector:
         self.height = int(meta.get("height", height))
         self.threshold = float(meta.get("threshold", threshold))
 
-    def raw(self, gray: np.ndarray) -> tuple[list[np.ndarray], float]:
-        x, scale = preprocess(gray, self.height)
+    def raw(self, gray: np.ndarray, height: int | None = None) -> tuple[list[np.ndarray], float]:
+        x, scale = preprocess(gray, height or self.height)
         return self.session.run(None, {"image": x}), scale
 
-    def __call__(self, gray: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        (heat, size, off), scale = self.raw(gray)
-        return decode(heat[0], size[0], off[0], scale, self.threshold if threshold is None else threshold)
+    def __call__(self, gray: np.ndarray, threshold: float | None = None, scales: tuple[float, ...] = (1.0,)) -> np.ndarray:
+        """Boxes ``(N, 5)``: ``x, y, w, h, score``. With several ``scales`` (of the working height) the
+        page is detected at each and the boxes fused (:func:`fuse_boxes`) before thresholding."""
+        t = self.threshold if threshold is None else threshold
+        if tuple(scales) == (1.0,):
+            (heat, size, off), scale = self.raw(gray)
+            return decode(heat[0], size[0], off[0], scale, t)
+        runs = []
+        for s in scales:
+            (heat, size, off), scale = self.raw(gray, max(256, int(round(self.height * s / 32)) * 32))
+            runs.append(decode(heat[0], size[0], off[0], scale, 0.5 * t))
+        fused = fuse_boxes(runs)
+        return fused[fused[:, 4] >= t]
+
+
+def fuse_boxes(runs: list[np.ndarray], iou: float = 0.55) -> np.ndarray:
+    """Weighted box fusion of several detections of one page: boxes of different runs overlapping by
+    ``iou`` or more form a cluster (greedily, highest score first); the fused box is the score-weighted
+    mean, its score the scores' sum over the number of runs (a box seen in one run only is discounted)."""
+    allb = np.concatenate([r for r in runs if len(r)]) if any(len(r) for r in runs) else np.zeros((0, 5), np.float32)
+    if len(allb) == 0:
+        return allb
+    allb = allb[np.argsort(-allb[:, 4])]
+    x0, y0 = allb[:, 0], allb[:, 1]
+    x1, y1 = x0 + allb[:, 2], y0 + allb[:, 3]
+    area = allb[:, 2] * allb[:, 3]
+    free = np.ones(len(allb), bool)
+    out = []
+    for i in range(len(allb)):
+        if not free[i]:
+            continue
+        iw = np.clip(np.minimum(x1[i], x1) - np.maximum(x0[i], x0), 0, None)
+        ih = np.clip(np.minimum(y1[i], y1) - np.maximum(y0[i], y0), 0, None)
+        inter = iw * ih
+        members = free & (inter / (area[i] + area - inter + 1e-9) >= iou)
+        free &= ~members
+        w = allb[members, 4:5]
+        box = (allb[members, :4] * w).sum(0) / w.sum()
+        out.append([*box, float(w.sum()) / len(runs)])
+    fused = np.array(out, np.float32)
+    return fused[np.argsort(-fused[:, 4])]
