@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kuzushiji.align import Aligner, label_code, normalize_text, reading_key
+from kuzushiji.align import Aligner, label_code, normalize_text, reading_keys
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.predictor import Recognizer
 
@@ -36,12 +36,7 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def reading(s: str) -> str:
-    out, prev = [], ""
-    for ch in normalize_text(s):
-        k = prev if ch in "ゝゞ々" and prev else reading_key(ch)
-        out.append(k)
-        prev = k
-    return "".join(out)
+    return "".join(reading_keys(normalize_text(s)))
 
 
 def main() -> None:

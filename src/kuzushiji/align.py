@@ -125,17 +125,20 @@ def _box_evidence(page: Page, order: list[int], keys: dict[str, int], jibo_weigh
     return np.minimum(ev, 1.0), rep
 
 
+def reading_keys(text: str) -> list[str]:
+    """The reading key of every character of a normalized text; an iteration mark reads as the
+    character before it."""
+    out: list[str] = []
+    for ch in text:
+        out.append(out[-1] if ch in REPEAT_MARKS and out else reading_key(ch))
+    return out
+
+
 def _text_arrays(text: str, keys: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Reading-key index per text character (an iteration mark reads as the character before it) and
-    whether the character repeats its predecessor."""
-    ids = np.zeros(len(text), np.int64)
-    repeat = np.zeros(len(text), bool)
-    prev = ""
-    for j, ch in enumerate(text):
-        key = prev if ch in REPEAT_MARKS and prev else reading_key(ch)
-        repeat[j] = ch in REPEAT_MARKS or key == prev
-        ids[j] = keys.setdefault(key, len(keys))
-        prev = key
+    """Reading-key index per text character and whether the character repeats its predecessor."""
+    rk = reading_keys(text)
+    ids = np.array([keys.setdefault(k, len(keys)) for k in rk], np.int64)
+    repeat = np.array([ch in REPEAT_MARKS or (j > 0 and k == rk[j - 1]) for j, (ch, k) in enumerate(zip(text, rk))], bool)
     return ids, repeat
 
 
@@ -230,12 +233,13 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
         same = matched[k][0] == matched[k - 1][0] + 1 and matched[k][1] == matched[k - 1][1] + 1
         run_id[k] = run_id[k - 1] + (0 if same else 1)
     good = np.array([prob[i, j] >= p.min_prob for i, j in matched], bool)
+    first = np.searchsorted(run_id, run_id, "left")  # each match's run: [first, last]
+    last = np.searchsorted(run_id, run_id, "right") - 1
     for k, (i, j) in enumerate(matched):
-        members = np.flatnonzero(run_id == run_id[k])
-        if len(members) < p.min_run:
+        if last[k] - first[k] + 1 < p.min_run:
             continue
-        left = good[max(members[0], k - p.window): k]
-        right = good[k + 1: min(members[-1], k + p.window) + 1]
+        left = good[max(first[k], k - p.window): k]
+        right = good[k + 1: min(last[k], k + p.window) + 1]
         # its own reading agrees and a neighbour's does, or it sits between agreeing neighbours
         if (good[k] and (left.any() or right.any())) or (left.any() and right.any()):
             boxes[i].status = "accepted"

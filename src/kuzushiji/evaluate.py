@@ -11,7 +11,7 @@ from .io.atomic import atomic_open
 from .io.codh import read_coordinate_csv
 from .io.csvfile import csv_rows, header
 from .io.kaggle import iter_submission, iter_train_arrays, read_submission, read_train_csv
-from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, Scorer, code_ids
+from .metrics import MAX_PREDICTIONS_PER_PAGE, F1Report, Scorer, box_array, code_ids
 from .structures import CharBox, CharPoint
 from .vocab import default_vocabulary
 
@@ -68,8 +68,7 @@ def evaluate_files(truth: str | Path, pred: str | Path, class_agnostic: bool = F
                               "(U+XXXX cx cy); pass it as --truth")
     vocab = default_vocabulary() if check_vocab else None
     if header(truth)[0] == "Unicode":
-        pages = {k: (np.array([(b.x, b.y, b.w, b.h) for b in v], np.float64).reshape(-1, 4), code_ids(b.code for b in v))
-                 for k, v in read_coordinate_csv(truth, vocab).items()}
+        pages = {k: (box_array(v), code_ids(b.code for b in v)) for k, v in read_coordinate_csv(truth, vocab).items()}
     else:
         pages = {k: (v, code_ids(c)) for k, c, v in iter_train_arrays(truth, vocab)}
     order, known = list(pages), set(pages)

@@ -45,14 +45,16 @@ class NgramLM:
         S = C  # start-of-column context
         idx = {chr(int(c[2:], 16)): i for i, c in enumerate(codes) if c.startswith("U+")}
         seqs = [np.array([S, S] + [idx.get(ch, C - 1) for ch in line], np.int64) for line in lines if line]
-        tri = np.concatenate([(s[:-2] * B + s[1:-1]) * B + s[2:] for s in seqs])
         big = np.concatenate([s[1:-1] * B + s[2:] for s in seqs])
+        grams = {2: big}
+        if order >= 3:
+            grams[3] = np.concatenate([(s[:-2] * B + s[1:-1]) * B + s[2:] for s in seqs])
         t: dict[str, np.ndarray] = {}
         # continuation unigram: in how many distinct left contexts each character occurs
         ub = np.unique(big)
         cont = np.bincount(ub % B, minlength=C)[:C].astype(np.float64) + 0.5
         t["p1"] = (cont / cont.sum()).astype(np.float32)
-        for n, keys in ((2, big), (3, tri)):
+        for n, keys in grams.items():
             k, cnt = np.unique(keys, return_counts=True)
             n1, n2 = (cnt == 1).sum(), (cnt == 2).sum()
             d = n1 / max(n1 + 2 * n2, 1) if n1 else 0.5

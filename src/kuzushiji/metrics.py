@@ -22,6 +22,12 @@ class Counts:
     fp: int = 0
     fn: int = 0
 
+    @classmethod
+    def from_masks(cls, hit: np.ndarray, used: np.ndarray) -> "Counts":
+        """Counts of one matched page: truth boxes hit, predictions left unused, truth boxes missed."""
+        tp = int(hit.sum())
+        return cls(tp, len(used) - int(used.sum()), len(hit) - tp)
+
     def __iadd__(self, other: "Counts") -> "Counts":
         self.tp += other.tp
         self.fp += other.fp
@@ -53,6 +59,16 @@ class F1Report:
     @property
     def f1(self) -> float:
         return self.total.f1
+
+
+def box_array(boxes: list[CharBox]) -> np.ndarray:
+    """Boxes as a float ``(N, 4)`` array of ``x, y, w, h``."""
+    return np.array([(b.x, b.y, b.w, b.h) for b in boxes], np.float64).reshape(-1, 4)
+
+
+def point_array(points: list[CharPoint]) -> np.ndarray:
+    """Points as a float ``(N, 2)`` array of ``x, y``."""
+    return np.array([(p.x, p.y) for p in points], np.float64).reshape(-1, 2)
 
 
 def code_ids(codes) -> np.ndarray:
@@ -109,14 +125,11 @@ def match_arrays(tbox: np.ndarray, tlab: np.ndarray, pxy: np.ndarray, plab: np.n
 def match_page(truth: list[CharBox], preds: list[CharPoint], class_agnostic: bool = False
                ) -> tuple[Counts, np.ndarray, np.ndarray]:
     """Match one page. Returns counts, a per-truth-box hit mask and a per-prediction used mask."""
-    tbox = np.array([(b.x, b.y, b.w, b.h) for b in truth], np.float64).reshape(-1, 4)
-    pxy = np.array([(p.x, p.y) for p in preds], np.float64).reshape(-1, 2)
     ids: dict[str, int] = {}  # any label strings (codes, or '' for class-agnostic boxes) as integers
     tlab = np.array([ids.setdefault(b.code, len(ids)) for b in truth], np.int64)
     plab = np.array([ids.setdefault(p.code, len(ids)) for p in preds], np.int64)
-    hit, used = match_arrays(tbox, tlab, pxy, plab, class_agnostic)
-    tp = int(hit.sum())
-    return Counts(tp, len(preds) - int(used.sum()), len(truth) - tp), hit, used
+    hit, used = match_arrays(box_array(truth), tlab, point_array(preds), plab, class_agnostic)
+    return Counts.from_masks(hit, used), hit, used
 
 
 class Scorer:
@@ -138,8 +151,7 @@ class Scorer:
         if not in_truth:
             self.unknown.append(image_id)
         hit, used = match_arrays(tbox, tlab, pxy, plab, self.class_agnostic)
-        tp = int(hit.sum())
-        c = Counts(tp, len(plab) - int(used.sum()), len(tlab) - tp)
+        c = Counts.from_masks(hit, used)
         self.pages[image_id] = c
         self.total += c
         if self.per_class:
@@ -170,7 +182,6 @@ def score(truth: dict[str, list[CharBox]], preds: dict[str, list[CharPoint]],
     sc = Scorer(class_agnostic, per_class)
     for image_id in list(truth) + [k for k in preds if k not in truth]:
         boxes, pts = truth.get(image_id, []), preds.get(image_id, [])
-        sc.add(image_id, np.array([(b.x, b.y, b.w, b.h) for b in boxes], np.float64).reshape(-1, 4),
-               code_ids(b.code for b in boxes), np.array([(p.x, p.y) for p in pts], np.float64).reshape(-1, 2),
+        sc.add(image_id, box_array(boxes), code_ids(b.code for b in boxes), point_array(pts),
                code_ids(p.code for p in pts), in_truth=image_id in truth)
     return sc.report()

@@ -7,7 +7,7 @@ from typing import Iterator
 from ..errors import DataError
 from ..structures import CharBox
 from ..vocab import CODE_RE, Vocabulary
-from .csvfile import csv_rows
+from .csvfile import rows_after_header
 
 CODH_HEADER = ["Unicode", "Image", "X", "Y", "Block ID", "Char ID", "Width", "Height"]
 
@@ -18,13 +18,7 @@ def read_coordinate_csv(path: str | Path, vocab: Vocabulary | None = None) -> di
     if not path.is_file():
         raise DataError(path, "file not found")
     pages: dict[str, list[tuple[str, CharBox]]] = {}
-    rows = csv_rows(path)
-    _, head = next(rows, (1, None))
-    if head is None:
-        raise DataError(path, "empty CSV (no header)")
-    if [h.strip() for h in head] != CODH_HEADER:
-        raise DataError(path, f"expected header {','.join(CODH_HEADER)!r}", 1)
-    for row_no, row in rows:
+    for row_no, row in rows_after_header(path, CODH_HEADER):
         if not row:
             continue
         if len(row) != len(CODH_HEADER):

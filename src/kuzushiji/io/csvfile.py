@@ -27,6 +27,19 @@ def csv_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
         raise DataError(path, f"malformed CSV ({e})", row_no + 1) from None
 
 
+def rows_after_header(path: str | Path, expected: list[str], width: int | None = None
+                      ) -> Iterator[tuple[int, list[str]]]:
+    """The rows after a header that must read ``expected`` (stripped; its first ``len(expected)`` fields,
+    and exactly ``width`` fields when given); a missing or different header is an error on row 1."""
+    rows = csv_rows(path)
+    _, head = next(rows, (1, None))
+    if head is None:
+        raise DataError(path, "empty CSV (no header)")
+    if [h.strip() for h in head[: len(expected)]] != expected or len(head) != (width or len(expected)):
+        raise DataError(path, f"expected header {','.join(expected)!r}, got {','.join(head)[:80]!r}", 1)
+    return rows
+
+
 def header(path: str | Path) -> list[str]:
     """The first row, stripped; an empty file is an error."""
     for _, row in csv_rows(path):

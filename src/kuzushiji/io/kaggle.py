@@ -15,18 +15,12 @@ from ..errors import DataError
 from ..structures import CharBox, CharPoint
 from ..vocab import CODE_RE, Vocabulary
 from .atomic import atomic_open
-from .csvfile import csv_rows
+from .csvfile import rows_after_header
 
 
 def _rows(path: Path) -> Iterator[tuple[int, str, str]]:
     """Yield ``(row_no, image_id, labels)`` after checking the header and the column count."""
-    rows = csv_rows(path)
-    _, head = next(rows, (1, None))
-    if head is None:
-        raise DataError(path, "empty CSV (no header)")
-    if [h.strip() for h in head[:2]] != ["image_id", "labels"] or len(head) != 2:
-        raise DataError(path, f"expected header 'image_id,labels', got {','.join(head)[:80]!r}", 1)
-    for row_no, row in rows:
+    for row_no, row in rows_after_header(path, ["image_id", "labels"]):
         if not row:
             continue
         if len(row) != 2:

@@ -82,6 +82,11 @@ def read_page_json(path: Path) -> dict | None:
     return d
 
 
+def _other_source(d: dict, source: Path) -> bool:
+    """Whether a page JSON records a different input file than ``source`` (older JSONs record none)."""
+    return bool(d.get("source")) and Path(d["source"]).resolve() != source.resolve()
+
+
 class OutputFolder:
     """Where ``recognize`` writes. Refuses a file, or a folder holding inputs (unless
     ``into_input_folder``); removes temporaries that killed runs left; knows which outputs are done."""
@@ -114,17 +119,14 @@ class OutputFolder:
             if p.resolve() in self.inputs:
                 raise DataError(source, f"its output {p} would overwrite an input")
         d = read_page_json(self.path / f"{image_id}.json")
-        owner = d.get("source") if d else None
-        if owner and Path(owner).resolve() != source.resolve():
-            raise DataError(source, f"page id {image_id} in {self.path} already holds the result of {owner}; "
+        if d is not None and _other_source(d, source):
+            raise DataError(source, f"page id {image_id} in {self.path} already holds the result of {d['source']}; "
                                     "use another output folder")
 
     def is_done(self, image_id: str, source: Path, overlay: bool) -> bool:
         """True when the page's JSON is complete and from this source (and its overlay exists if wanted)."""
         d = read_page_json(self.path / f"{image_id}.json")
-        if d is None or d["image_id"] != image_id:
-            return False
-        if d.get("source") and Path(d["source"]).resolve() != source.resolve():
+        if d is None or d["image_id"] != image_id or _other_source(d, source):
             return False
         return all(p.is_file() and p.stat().st_size > 0 for p in self.outputs(image_id, overlay))
 
