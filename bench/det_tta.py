@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from kuzushiji.datasets.pages import load_pages
-from kuzushiji.export import export_detector
+from kuzushiji.train.onnx_export import export_detector
 from kuzushiji.inference.detector import OnnxDetector
 from kuzushiji.io.image import load_image
 from kuzushiji.metrics import Counts, match_page

@@ -70,7 +70,8 @@ def detector(a) -> dict:
 
 
 def classifier(a) -> dict:
-    from kuzushiji.train.classifier import ClassifierConfig, accuracy_report, predict_logits, to_labels, train_classifier
+    from kuzushiji.train.classifier import ClassifierConfig, train_classifier
+    from kuzushiji.train.scoring import accuracy_report, predict_logits, to_labels
 
     recs = load_pages(a.real)
     out = Path(a.out)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kuzushiji import Recognizer
 from kuzushiji.datasets.pages import load_pages
-from kuzushiji.export import export_classifier, export_detector
+from kuzushiji.train.onnx_export import export_classifier, export_detector
 from kuzushiji.metrics import Counts, score
 
 THRESHOLDS = (0.3, 0.4, 0.5)

@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from kuzushiji.export import check_onnx_matches
+from kuzushiji.train.onnx_export import check_onnx_matches
 from kuzushiji.inference.detector import decode
 from kuzushiji.models import create_model, list_models
 from kuzushiji.reading_order import group_columns

@@ -8,7 +8,8 @@ from kuzushiji.synth.glyphs import GlyphBank
 from kuzushiji.synth.page import PageConfig, PageRenderer
 from kuzushiji.synth.stats import load_stats, split_columns
 from kuzushiji.synth.text import BalancedText, ColumnTexts
-from kuzushiji.synth.writer import crop_box, generate_pages
+from kuzushiji.io.crop import crop_box
+from kuzushiji.synth.writer import generate_pages
 from kuzushiji.structures import CharBox
 
 

@@ -38,7 +38,7 @@ def cmd_prepare(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from .export import export_classifier, export_detector
+    from .train.onnx_export import export_classifier, export_detector
 
     if a.kind == "detector":
         print(f"exported {export_detector(a.checkpoint, a.output, a.threshold)}")

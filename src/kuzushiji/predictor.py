@@ -18,7 +18,7 @@ from .io.image import as_gray, read_page
 from .language_model import NgramLM
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
-from .synth.writer import crop_box
+from .io.crop import crop_box
 from .vocab import RARE, code_to_char
 
 

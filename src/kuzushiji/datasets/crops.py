@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..errors import DataError
 from ..io.arrays import KMNIST_CODES, iter_kkanji, load_glyph_arrays, read_classmap
 from ..io.image import load_image
-from ..synth.writer import crop_box
+from ..io.crop import crop_box
 from .pages import PageRecord, load_pages
 
 

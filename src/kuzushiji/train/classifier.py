@@ -20,7 +20,8 @@ from ..models import create_model
 from ..vocab import RARE
 from .common import (History, autocast, load_checkpoint, resume, save_checkpoint, start_run,
                      unwrap, warmup_cosine)
-
+from .reports import classifier_report
+from .scoring import accuracy_report, predict_logits, to_labels
 
 
 @dataclass
@@ -62,13 +63,6 @@ def choose_classes(train: CropSet, cfg: ClassifierConfig) -> list[str]:
     return ranked
 
 
-def to_labels(codes: np.ndarray, classes: list[str]) -> np.ndarray:
-    """Class index per crop; -1 for codes outside the class list (unless grouped as 'rare')."""
-    lut = {c: i for i, c in enumerate(classes)}
-    rare = lut.get(RARE, -1)
-    return np.array([lut.get(c, rare) for c in codes], np.int64)
-
-
 def epoch_indices(labels: np.ndarray, n_classes: int, cap: int, min_per_class: int, rng: np.random.Generator) -> np.ndarray:
     """Class-balanced epoch: each class contributes clip(count, min_per_class, cap) samples."""
     order = np.argsort(labels, kind="stable")
@@ -83,34 +77,6 @@ def epoch_indices(labels: np.ndarray, n_classes: int, cap: int, min_per_class: i
     out = np.concatenate(out)
     rng.shuffle(out)
     return out
-
-
-@torch.no_grad()
-def predict_logits(model, images: np.ndarray, device, precision="auto", batch: int = 512) -> np.ndarray:
-    model.eval()
-    outs = []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(normalize_crops(images[i: i + batch])).to(device).contiguous(memory_format=torch.channels_last)
-        with autocast(device, precision):
-            outs.append(model(x).float().cpu().numpy())
-    return np.concatenate(outs) if outs else np.zeros((0, 1), np.float32)
-
-
-def accuracy_report(logits: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
-    """Top-1/top-5 accuracy, balanced accuracy, macro precision/recall over classes present."""
-    known = labels >= 0
-    pred = logits.argmax(1)
-    top5 = np.argsort(-logits, 1)[:, :5]
-    n = len(labels)
-    acc = float((pred == labels).sum() / n) if n else 0.0  # unknown codes count as errors
-    acc5 = float((top5 == labels[:, None]).any(1).sum() / n) if n else 0.0
-    present = np.unique(labels[known])
-    recalls = [float((pred[labels == k] == k).mean()) for k in present]
-    precisions = [float((labels[pred == k] == k).mean()) for k in present if (pred == k).any()]
-    return {"n": int(n), "in_classes": int(known.sum()), "accuracy": acc, "top5": acc5,
-            "balanced_accuracy": float(np.mean(recalls)) if recalls else 0.0,
-            "macro_precision": float(np.mean(precisions)) if precisions else 0.0,
-            "macro_recall": float(np.mean(recalls)) if recalls else 0.0}
 
 
 def train_classifier(cfg: ClassifierConfig) -> Path:
@@ -197,7 +163,5 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
         save_checkpoint(out / "last.pt", state)
         tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
     if rank == 0:
-        from .reports import classifier_report
-
         classifier_report(out, {n: v for n, v in vals.items()}, cfg)
     return out / "best.pt"

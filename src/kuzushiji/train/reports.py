@@ -14,6 +14,7 @@ from ..models import create_model
 from ..utils.fonts import overlay_font_path
 from ..vocab import code_to_char
 from .common import load_checkpoint, pick_device
+from .scoring import accuracy_report, predict_logits, to_labels
 
 
 def _plt():
@@ -80,8 +81,6 @@ def recall_plot(per_class: dict[str, float], path: Path) -> None:
 
 
 def classifier_report(run: Path, vals: dict[str, CropSet], cfg) -> dict:
-    from .classifier import accuracy_report, predict_logits, to_labels
-
     ck = load_checkpoint(run / "best.pt")
     model = create_model(ck["model_name"], **ck["model_kwargs"])
     model.load_state_dict(ck["model"])

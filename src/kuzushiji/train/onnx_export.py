@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models import create_model
-from .train.common import load_checkpoint
+from ..models import create_model
+from .common import load_checkpoint
 
 
 def _export(model: torch.nn.Module, x: torch.Tensor, out: Path, inputs: list[str], outputs: list[str],
