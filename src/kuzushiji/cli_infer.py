@@ -8,51 +8,34 @@ from pathlib import Path
 
 
 def cmd_recognize(a: argparse.Namespace) -> int:
+    """Read pages from images, PDFs and IIIF manifests; write each page in the chosen formats."""
     from tqdm import tqdm
 
-    from .errors import DataError
-    from .exporters import write_page
-    from .io.image import list_images, read_page
-    from .io.output_folder import OutputFolder, assign_page_ids, unique_inputs
-    from .predictor import Recognizer
+    from .batch import OutputOptions, RecognizerOptions, run_batch
+    from .exporters import output_names, parse_formats
+    from .io.output_folder import OutputFolder
+    from .io.sources import expand_sources
 
     def say(msg: str) -> None:
         tqdm.write(msg, file=sys.stderr)
 
-    files = unique_inputs(list_images(a.inputs, warn=say))
-    if not files:
-        print("error: no input images found", file=sys.stderr)
-        return 2
-    out = OutputFolder(a.output, files, a.into_input_folder)
-    rec = Recognizer(a.detector, a.classifier, threads=a.threads, det_threshold=a.threshold, tta=a.tta,
-                     lm_weight=0.0 if a.no_lm else None, det_scales=(0.9, 1.0, 1.1) if a.det_tta else (1.0,))
-    done = failed = skipped = 0
     try:
-        for i, (f, image_id) in enumerate(tqdm(list(zip(files, assign_page_ids(files))), desc="recognize",
-                                               unit="page", disable=a.quiet)):
-            try:
-                if a.resume and out.is_done(image_id, f, a.overlay):
-                    skipped += 1
-                    continue
-                out.check_writable(image_id, f)
-                rgb, gray = read_page(f)
-                page = rec.recognize(gray, image_id)
-                page.source = str(f.resolve())
-                write_page(page, out.path, rgb if a.overlay else None)
-                done += 1
-            except DataError as e:
-                failed += 1
-                say(f"error: {e}")
-            except Exception as e:  # one bad page never stops the batch
-                failed += 1
-                say(f"error: {f}: {e.__class__.__name__}: {e}")
-            if i % 50 == 49:
-                out.rebuild_submission()
-    finally:  # also on Ctrl-C: the submission holds every finished page
-        rows = out.rebuild_submission(warn=say)
-    print(f"{done} page(s) recognized, {skipped} already done, {failed} failed; {rows} row(s) in "
-          f"{out.path / 'submission.csv'}; per page <id>.json, <id>.txt" + (", <id>.overlay.jpg" if a.overlay else ""))
-    return 1 if failed else 0
+        formats = parse_formats(a.format)
+    except ValueError as e:
+        print(f"error: --format: {e}", file=sys.stderr)
+        return 2
+    sources = expand_sources(a.inputs, a.recursive, a.cache_dir, a.pdf_dpi, a.iiif_height, warn=say)
+    if not sources:
+        print("error: no input pages found", file=sys.stderr)
+        return 2
+    out = OutputFolder(a.output, sorted({s.file for s in sources if s.file}), a.into_input_folder)
+    rec = RecognizerOptions(a.detector, a.classifier, a.threads, a.threshold, a.tta, not a.no_lm, a.det_tta)
+    r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), getattr(a, "engine", "local"),
+                  getattr(a, "address", None), a.resume, not a.quiet, say, getattr(a, "workers", 0))
+    print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
+          + (f"; {r.rows} row(s) in {out.path / 'submission.csv'}" if "csv" in formats else "")
+          + "; per page " + ", ".join(output_names("<id>", formats, a.overlay)))
+    return 1 if r.failed else 0
 
 
 def cmd_classify(a: argparse.Namespace) -> int:
@@ -137,13 +120,19 @@ def _threshold(s: str) -> float:
         raise argparse.ArgumentTypeError(str(e) if "between" in str(e) else f"not a number: {s!r}") from None
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("recognize", help="read pages: characters, text in reading order, competition CSV")
-    r.add_argument("inputs", nargs="+", help="image files, directories or globs")
+def _page_args(r: argparse.ArgumentParser) -> None:
+    """The options of ``recognize`` and ``batch``: inputs, outputs, models."""
+    r.add_argument("inputs", nargs="+", help="image files, PDFs, folders, globs, IIIF manifests (URL or .json)")
     r.add_argument("-o", "--output", required=True, help="output folder")
+    r.add_argument("--format", default="json,txt,csv",
+                   help="comma list of json,txt,csv,page,alto,tei (default json,txt,csv; JSON is always written)")
     r.add_argument("--overlay", action="store_true", help="also write <id>.overlay.jpg with the characters drawn")
     r.add_argument("--resume", action="store_true", help="skip pages whose outputs are complete")
+    r.add_argument("--recursive", action="store_true", help="look for pages in subfolders of folders too")
     r.add_argument("--into-input-folder", action="store_true", help="allow -o to be a folder that holds inputs")
+    r.add_argument("--pdf-dpi", type=float, default=200, help="resolution PDF pages are rendered at (default 200)")
+    r.add_argument("--iiif-height", type=int, help="ask IIIF image servers for this height (default: the full image)")
+    r.add_argument("--cache-dir", help="where downloaded IIIF images are kept (default ~/.cache/kuzushiji/iiif)")
     r.add_argument("--detector", help="detector ONNX (default: bundled)")
     r.add_argument("--classifier", help="classifier ONNX (default: bundled)")
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
@@ -152,7 +141,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--det-tta", action="store_true", help="detect at 0.9/1.0/1.1 of the working height and fuse boxes")
     r.add_argument("--threads", type=int, default=0)
     r.add_argument("--quiet", action="store_true")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("recognize", help="read pages: characters, text in reading order, competition CSV, XML")
+    _page_args(r)
     r.set_defaults(func=cmd_recognize)
+
+    b = sub.add_parser("batch", help="recognize many pages on this machine or a Ray cluster (same outputs)")
+    _page_args(b)
+    b.add_argument("--engine", choices=("local", "ray"), default="local", help="where pages are read (default: local)")
+    b.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    b.add_argument("--workers", type=int, default=0, help="Ray workers (default: one per CPU)")
+    b.set_defaults(func=cmd_recognize)
 
     al = sub.add_parser("align", help="align pages with their known text: real labels (train.csv) from a transcription")
     al.add_argument("inputs", nargs="+", help="page images in reading order (files, directories, globs)")

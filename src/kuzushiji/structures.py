@@ -79,7 +79,8 @@ class Page:
     chars: list[Char] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    source: str = ""  # the file the page was read from, when it came from one
+    source: str = ""  # the file (or image URL) the page was read from, when it came from one
+    canvas: str = ""  # the IIIF canvas id, when the page came from a IIIF manifest
 
     @property
     def text(self) -> str:

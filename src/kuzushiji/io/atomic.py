@@ -35,12 +35,25 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         f.write(text)
 
 
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def image_bytes(image, fmt: str = "JPEG") -> bytes:
+    """A PIL image encoded as JPEG (quality 90) or PNG bytes."""
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return buf.getvalue()
+
+
 def atomic_save_image(path: str | Path, image) -> None:
     """Save a PIL image atomically; the format comes from the suffix of ``path``."""
     path = Path(path)
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}.get(path.suffix.lower(), "PNG")
-    with atomic_open(path, "wb") as f:
-        image.save(f, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    atomic_write_bytes(path, image_bytes(image, fmt))
 
 
 def remove_stale_temps(folder: str | Path) -> list[Path]:

@@ -173,10 +173,12 @@ def as_gray(image, source: str = "array", max_pixels: int = MAX_PIXELS) -> np.nd
     return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
 
 
-def list_images(inputs: list[str | Path], warn=None) -> list[Path]:
-    """Expand files, directories and globs into a sorted list of image paths (files kept as given).
+def list_images(inputs: list[str | Path], warn=None, recursive: bool = False,
+                suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
+    """Expand files, directories (with ``recursive``, their subfolders too) and globs into a sorted list of
+    paths whose suffix is in ``suffixes`` (files given by name are kept as given).
 
-    A directory or glob that yields no image is reported through ``warn`` (default: stderr)."""
+    A directory or glob that yields nothing is reported through ``warn`` (default: stderr)."""
     import glob
 
     warn = warn or (lambda msg: print(msg, file=sys.stderr))
@@ -184,11 +186,13 @@ def list_images(inputs: list[str | Path], warn=None) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if _is_page_name(q) and q.is_file())
+            found = sorted(q for q in (p.rglob("*") if recursive else p.iterdir())
+                           if _is_page_name(q, suffixes) and q.is_file())
             if not found:
-                warn(f"warning: {item}: directory holds no images ({', '.join(IMAGE_SUFFIXES)})")
+                warn(f"warning: {item}: directory holds no images ({', '.join(suffixes)})"
+                     + ("" if recursive else "; --recursive looks in subfolders"))
         elif any(ch in str(item) for ch in "*?["):
-            found = sorted(Path(q) for q in glob.glob(str(item)) if _is_page_name(Path(q)))
+            found = sorted(Path(q) for q in glob.glob(str(item), recursive=recursive) if _is_page_name(Path(q), suffixes))
             if not found:
                 warn(f"warning: {item}: pattern matches no images")
         else:
@@ -197,5 +201,5 @@ def list_images(inputs: list[str | Path], warn=None) -> list[Path]:
     return out
 
 
-def _is_page_name(p: Path) -> bool:
-    return p.suffix.lower() in IMAGE_SUFFIXES and not p.name.endswith(OVERLAY_SUFFIX)
+def _is_page_name(p: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> bool:
+    return p.suffix.lower() in suffixes and not p.name.endswith(OVERLAY_SUFFIX)

@@ -82,9 +82,15 @@ def read_page_json(path: Path) -> dict | None:
     return d
 
 
-def _other_source(d: dict, source: Path) -> bool:
-    """Whether a page JSON records a different input file than ``source`` (older JSONs record none)."""
-    return bool(d.get("source")) and Path(d["source"]).resolve() != source.resolve()
+def origin_of(source: str | Path) -> str:
+    """How a page's source is recorded in its JSON: a local file as its resolved path; a URL or a
+    ``book.pdf#page=3`` as given."""
+    return str(Path(source).resolve()) if isinstance(source, Path) else str(source)
+
+
+def _other_source(d: dict, source: str | Path) -> bool:
+    """Whether a page JSON records a different source than ``source`` (older JSONs record none)."""
+    return bool(d.get("source")) and d["source"] != origin_of(source)
 
 
 class OutputFolder:
@@ -109,13 +115,9 @@ class OutputFolder:
         remove_stale_temps(self.path)
         self._cache: dict[str, tuple[int, int, str | None, str]] = {}
 
-    def outputs(self, image_id: str, overlay: bool) -> list[Path]:
-        names = [f"{image_id}.json", f"{image_id}.txt"] + ([f"{image_id}{OVERLAY_SUFFIX}"] if overlay else [])
-        return [self.path / n for n in names]
-
-    def check_writable(self, image_id: str, source: Path) -> None:
-        """Refuse to write a page whose outputs would replace an input file or another input's results."""
-        for p in self.outputs(image_id, overlay=True):
+    def check_writable(self, image_id: str, source: str | Path, names: list[str]) -> None:
+        """Refuse to write a page whose outputs (``names``) would replace an input file or another input's results."""
+        for p in (self.path / n for n in names + [image_id + OVERLAY_SUFFIX]):
             if p.resolve() in self.inputs:
                 raise DataError(source, f"its output {p} would overwrite an input")
         d = read_page_json(self.path / f"{image_id}.json")
@@ -123,12 +125,12 @@ class OutputFolder:
             raise DataError(source, f"page id {image_id} in {self.path} already holds the result of {d['source']}; "
                                     "use another output folder")
 
-    def is_done(self, image_id: str, source: Path, overlay: bool) -> bool:
-        """True when the page's JSON is complete and from this source (and its overlay exists if wanted)."""
+    def is_done(self, image_id: str, source: str | Path, names: list[str]) -> bool:
+        """True when the page's JSON is complete and from this source, and every file in ``names`` exists."""
         d = read_page_json(self.path / f"{image_id}.json")
         if d is None or d["image_id"] != image_id or _other_source(d, source):
             return False
-        return all(p.is_file() and p.stat().st_size > 0 for p in self.outputs(image_id, overlay))
+        return all((self.path / n).is_file() and (self.path / n).stat().st_size > 0 for n in names)
 
     @contextmanager
     def locked(self) -> Iterator[None]:

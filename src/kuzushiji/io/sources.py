@@ -1,0 +1,98 @@
+"""Where pages come from: image files, PDF pages, IIIF canvases. ``expand_sources`` turns what a user
+types (files, folders, globs, PDFs, manifest files or URLs) into :class:`PageSource` items with unique
+page ids; ``PageSource.load`` reads one page through the image gate, fetching remote images into a cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import DataError
+from .fetch import cache_path, default_cache_dir, download
+from .iiif import is_url, manifest_name, read_manifest
+from .image import IMAGE_SUFFIXES, list_images, load_image
+from .output_folder import assign_page_ids, unique_inputs
+from .pdf import pdf_page_count, render_pdf_page
+
+PDF_SUFFIX = ".pdf"
+MANIFEST_SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """One page to read. ``origin`` names it in outputs and errors: a file path, ``book.pdf#page=3``,
+    or an image URL; ``file`` is the local file it is read from (an image, a PDF, a cache entry)."""
+
+    page_id: str
+    origin: str
+    file: Path | None = None  # local input file (None for a remote image)
+    pdf_page: int = -1  # 0-based page of a PDF
+    url: str = ""  # remote image
+    canvas: str = ""  # IIIF canvas id
+    cache_dir: str = ""
+    pdf_dpi: float = 200.0
+
+    def load(self) -> np.ndarray:
+        """The page as uint8 RGB; any problem raises :class:`DataError` naming ``origin``."""
+        if self.url:
+            path = self.prefetch()
+            try:
+                return load_image(path)
+            except DataError as e:
+                raise DataError(self.url, e.problem) from None
+        if self.pdf_page >= 0:
+            return render_pdf_page(self.file, self.pdf_page, self.pdf_dpi)
+        return load_image(self.file)
+
+    def prefetch(self) -> Path | None:
+        """Download a remote image into the cache now (a pool can fetch ahead of recognition); its file."""
+        if not self.url:
+            return None
+        return download(self.url, cache_path(self.url, self.cache_dir or default_cache_dir() / "iiif", ".img"))
+
+
+def expand_sources(inputs: list[str], recursive: bool = False, cache_dir: str | Path | None = None,
+                   pdf_dpi: float = 200.0, iiif_height: int | None = None,
+                   warn: Callable[[str], None] | None = None) -> list[PageSource]:
+    """Everything the inputs name, in order: images as they are, each PDF page as ``<stem>_p0001``..., each
+    IIIF canvas (manifest URL or ``.json`` file, v2 or v3) as ``<name>_p0001``... Errors in one input
+    (an unreadable PDF or manifest) are reported through ``warn`` and the others go on."""
+    warn = warn or (lambda m: None)
+    cache = str(Path(cache_dir) if cache_dir else default_cache_dir() / "iiif")
+    entries: list[tuple[str, str | Path]] = []  # ("iiif", manifest) or ("file", path), in input order
+    for item in inputs:
+        if is_url(item) or (Path(item).suffix.lower() == MANIFEST_SUFFIX and Path(item).is_file()):
+            entries.append(("iiif", item))
+        else:
+            entries += [("file", f) for f in list_images([item], warn=warn, recursive=recursive,
+                                                          suffixes=IMAGE_SUFFIXES + (PDF_SUFFIX,))]
+    local = unique_inputs([f for kind, f in entries if kind == "file"])
+    ids = dict(zip(local, assign_page_ids(local)))
+    out: list[PageSource] = []
+    for kind, x in entries:
+        if kind == "iiif":
+            try:
+                canvases = read_manifest(str(x), cache, iiif_height)
+            except DataError as e:
+                warn(f"error: {e}")
+                continue
+            base = manifest_name(str(x))
+            out += [PageSource(f"{base}_p{i + 1:04d}", c.image, url=c.image, canvas=c.id, cache_dir=cache)
+                    for i, c in enumerate(canvases)]
+        elif x in ids:  # a repeat of a file given before is read once
+            f, pid = Path(x), ids.pop(x)
+            origin = str(f.resolve())
+            if f.suffix.lower() != PDF_SUFFIX:
+                out.append(PageSource(pid, origin, f))
+                continue
+            try:
+                n = pdf_page_count(f)
+            except DataError as e:
+                warn(f"error: {e}")
+                continue
+            out += [PageSource(f"{pid}_p{i + 1:04d}", f"{origin}#page={i + 1}", f, i, pdf_dpi=pdf_dpi)
+                    for i in range(n)]
+    return out
+
