@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 from .. import __version__
 from ..errors import DataError
+from .atomic import file_lock
 
 USER_AGENT = f"kuzushiji/{__version__} (+https://github.com/; OCR for pre-modern Japanese books)"
 RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -58,6 +59,14 @@ def download(url: str, dest: str | Path, checksum: str | None = None, timeout: f
     if dest.is_file() and _check(dest, checksum):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(dest.with_name(f".{dest.name}.lock")):  # one download per file, across threads and processes
+        if dest.is_file() and _check(dest, checksum):  # another one just finished it
+            return dest
+        return _download_locked(url, dest, checksum, timeout, retries, progress, backoff)
+
+
+def _download_locked(url: str, dest: Path, checksum: str | None, timeout: float, retries: int, progress: bool,
+                     backoff: float) -> Path:
     part = dest.with_name(dest.name + ".part")
     for attempt in range(retries + 1):
         try:

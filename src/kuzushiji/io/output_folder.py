@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from ..errors import DataError
 from ..metrics import MAX_PREDICTIONS_PER_PAGE
 from ..structures import CharPoint
-from .atomic import remove_stale_temps
+from .atomic import file_lock, remove_stale_temps
 from .image import OVERLAY_SUFFIX
 from .kaggle import format_points, write_label_rows
 
@@ -132,20 +131,9 @@ class OutputFolder:
             return False
         return all((self.path / n).is_file() and (self.path / n).stat().st_size > 0 for n in names)
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self):
         """An exclusive lock on the folder (advisory; shared by every ``recognize`` run writing here)."""
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock, the atomic writes still hold
-            yield
-            return
-        with open(self.path / LOCK_NAME, "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        return file_lock(self.path / LOCK_NAME)
 
     def rebuild_submission(self, warn: Callable[[str], None] | None = None) -> int:
         """Rewrite ``submission.csv`` from every page JSON in the folder, under the lock; returns the rows."""
