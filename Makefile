@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 KZ     := $(VENV)/bin/kuzushiji
 SHARED ?= ../shared/data
+DATA   ?=
 
 .PHONY: demo test setup system models bench clean
 
@@ -28,7 +29,7 @@ test: setup
 
 # Rebuild the bundled models from scratch (synthetic data, training, fine-tuning, pseudo-labels).
 models: setup
-	bash scripts/make_models.sh
+	DATA=$(DATA) bash scripts/make_models.sh
 
 bench: setup
 	$(PY) bench/recognize.py

@@ -15,6 +15,14 @@ W=${WORK:-work}
 R=${RUNS:-runs}
 mkdir -p "$W" "$R"
 export OMP_NUM_THREADS=1
+# DATA=DIR (from `kuzushiji data get ... -o DIR`): its CODH books join the real pages of step 4, and its
+# K49 / Kuzushiji-Kanji glyphs join the classifier's sources there.
+DET_EXTRA=(); CLS_EXTRA=()
+if [ -n "${DATA:-}" ]; then
+  [ -d "$DATA/codh" ] && DET_EXTRA+=(--data "$DATA/codh" --weight 1) && CLS_EXTRA+=(--source "$DATA/codh" --repeat 5) || true
+  [ -f "$DATA/k49/k49-train-imgs.npz" ] && CLS_EXTRA+=(--source "npz:$DATA/k49/k49-train-imgs.npz,$DATA/k49/k49-train-labels.npz,$DATA/k49/k49_classmap.csv" --repeat 1) || true
+  [ -d "$DATA/kkanji/kkanji2" ] && CLS_EXTRA+=(--source "kkanji:$DATA/kkanji/kkanji2" --repeat 1) || true
+fi
 start=$(date +%s)
 log() { echo "[$(( ($(date +%s) - start) / 60 )) min] $*"; }
 
@@ -44,8 +52,8 @@ ROUND_CLS=$R/rounds/cls_r${ROUNDS:-3}/last.pt
 $PY scripts/loo.py classifier --init $ROUND_CLS --synth $W/crops_train --out $R/cls_loo_rounds --threads 1 > $R/cls_loo_rounds.log 2>&1
 
 log "4. fine-tune on all real dev pages (classifier: from the last alignment round)"
-$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_ft.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 --out $R/cls_ft --init $ROUND_CLS --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft.log 2>&1 &
+$KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 "${DET_EXTRA[@]}" --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_ft.log 2>&1 &
+$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 "${CLS_EXTRA[@]}" --out $R/cls_ft --init $ROUND_CLS --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft.log 2>&1 &
 wait
 $KZ export detector $R/det_ft/last.pt -o $W/det_ft.onnx
 $KZ export classifier $R/cls_ft/last.pt -o $W/cls_ft.onnx

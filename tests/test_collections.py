@@ -238,6 +238,15 @@ def test_data_get_resumes_checks_and_unpacks(server, tmp_path, capsys):
     server.files["/kmnist/dataset/kkanji/kkanji.tar"] = tbuf.getvalue()
     assert main(["data", "get", "kkanji", "-o", str(data), "--base-url", server.url, "--quiet"]) == 2
     assert "unsafe archive member" in capsys.readouterr().err and not (data / "evil.txt").exists()
+    tbuf = io.BytesIO()
+    with tarfile.open(fileobj=tbuf, mode="w") as t:
+        for i in range(2):
+            info = tarfile.TarInfo(f"kkanji2/U+4E00/{i}.png")
+            info.size = len(pbuf.getvalue())
+            t.addfile(info, io.BytesIO(pbuf.getvalue()))
+    server.files["/kmnist/dataset/kkanji/kkanji.tar"] = tbuf.getvalue()
+    assert main(["data", "get", "kkanji", "-o", str(data), "--base-url", server.url, "--quiet"]) == 0
+    assert load_source(f"kkanji:{data}/kkanji/kkanji2", 32).codes.tolist() == ["U+4E00", "U+4E00"]
 
 
 def dl_codes() -> list[str]:

@@ -31,7 +31,7 @@ BOOK_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class RemoteFile:
     path: str  # below the base URL
     md5: str = ""  # as the publishers' download tools check it, where known
-    unpack: bool = False
+    unpack: str = ""  # an archive: the folder it is unpacked into
 
     @property
     def name(self) -> str:
@@ -48,7 +48,7 @@ DATASETS: dict[str, list[RemoteFile]] = {
             RemoteFile(_K + "k49/k49-test-imgs.npz", "d352e201d846ce6b94f42c990966f374"),
             RemoteFile(_K + "k49/k49-test-labels.npz", "4da6f7a62e67a832d5eb1bd85c5ee448"),
             RemoteFile(_K + "k49/k49_classmap.csv")],
-    "kkanji": [RemoteFile(_K + "kkanji/kkanji.tar", unpack=True)],
+    "kkanji": [RemoteFile(_K + "kkanji/kkanji.tar", unpack="kkanji2")],
 }
 NAMES = tuple(DATASETS) + ("codh",)
 
@@ -56,7 +56,7 @@ NAMES = tuple(DATASETS) + ("codh",)
 def book_file(book: str) -> RemoteFile:
     if not BOOK_RE.match(book):
         raise DataError(book, "not a CODH book id (letters, digits, _ and - only, e.g. 100241706)")
-    return RemoteFile(f"char-shape/book/{book}/{book}.zip", unpack=True)
+    return RemoteFile(f"char-shape/book/{book}/{book}.zip", unpack=book)
 
 
 def _verify(path: Path) -> None:
@@ -71,7 +71,7 @@ def _verify(path: Path) -> None:
             with tarfile.open(path) as t:
                 t.getmembers()
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as e:
-        raise DataError(path, f"damaged download ({e.__class__.__name__}: {e}); delete it and run again") from None
+        raise DataError(path, f"damaged download ({e.__class__.__name__}: {e}); removed, run again") from None
 
 
 def _unpack(archive: Path, dest: Path) -> None:
@@ -79,26 +79,27 @@ def _unpack(archive: Path, dest: Path) -> None:
     tmp = dest.with_name(f".{dest.name}.unpacking")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    if archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as z:
-            for m in z.namelist():
-                target = (tmp / m).resolve()
-                if tmp.resolve() not in target.parents and target != tmp.resolve():
-                    raise DataError(archive, f"archive member {m!r} would leave the target folder")
-            z.extractall(tmp)
-    else:
-        with tarfile.open(archive) as t:
-            try:
-                t.extractall(tmp, filter="data")  # refuses absolute paths, '..', links out of the folder
-            except tarfile.FilterError as e:
-                raise DataError(archive, f"unsafe archive member ({e})") from None
-    # an archive that holds one folder named like the target (book.zip -> book/...) is unpacked without it
-    inner = [p for p in tmp.iterdir()]
-    src = inner[0] if len(inner) == 1 and inner[0].is_dir() and inner[0].name == dest.name else tmp
-    if dest.exists():
-        shutil.rmtree(dest)
-    src.rename(dest)
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as z:
+                for m in z.namelist():
+                    if tmp.resolve() not in (tmp / m).resolve().parents:
+                        raise DataError(archive, f"unsafe archive member {m!r} (would leave the target folder)")
+                z.extractall(tmp)
+        else:
+            with tarfile.open(archive) as t:
+                try:
+                    t.extractall(tmp, filter="data")  # refuses absolute paths, '..', links out of the folder
+                except tarfile.FilterError as e:
+                    raise DataError(archive, f"unsafe archive member ({e})") from None
+        # an archive holding one folder named like the target (book.zip -> book/...) is unpacked without it
+        inner = list(tmp.iterdir())
+        src = inner[0] if len(inner) == 1 and inner[0].is_dir() and inner[0].name == dest.name else tmp
+        if dest.exists():
+            shutil.rmtree(dest)
+        src.rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def get_dataset(name: str, out: str | Path, books: list[str] | None = None, base_url: str = BASE_URL,
@@ -108,15 +109,15 @@ def get_dataset(name: str, out: str | Path, books: list[str] | None = None, base
     if name == "codh":
         if not books:
             raise DataError("codh", "give one or more book ids (e.g. 100241706 200003076)")
-        jobs = [(book_file(b), out / "codh", b) for b in books]
+        jobs = [(book_file(b), out / "codh") for b in books]
     elif name in DATASETS:
-        jobs = [(f, out / name, "") for f in DATASETS[name]]
+        jobs = [(f, out / name) for f in DATASETS[name]]
     else:
         raise DataError(name, f"unknown dataset; choose from {', '.join(NAMES)}")
     ready: list[Path] = []
-    for f, folder, book in jobs:
+    for f, folder in jobs:
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / (book or (f.name.rsplit(".", 1)[0] if f.unpack else f.name))
+        target = folder / (f.unpack or f.name)
         if f.unpack and (folder / f".{target.name}.complete").is_file():
             say(f"{target}: already here")
             ready.append(target)
@@ -124,10 +125,15 @@ def get_dataset(name: str, out: str | Path, books: list[str] | None = None, base
         dest = folder / ".downloads" / f.name if f.unpack else target
         path = download(f"{base_url.rstrip('/')}/{f.path}", dest, f"md5:{f.md5}" if f.md5 else None,
                         progress=progress)
-        _verify(path)
+        try:
+            _verify(path)
+            if f.unpack:
+                _unpack(path, target)
+        except DataError:
+            path.unlink()  # a damaged or unsafe download is not kept: the next run fetches it again
+            raise
         _record_sha256(folder, path)
         if f.unpack:
-            _unpack(path, target)
             atomic_write_text(folder / f".{target.name}.complete", f.path + "\n")
             path.unlink()
         say(f"{target}: ok")
