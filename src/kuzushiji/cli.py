@@ -57,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-side", type=int, default=2000)
     s.set_defaults(func=cmd_show)
 
-    from . import cli_data, cli_infer, cli_synth, cli_train
+    from . import cli_data, cli_infer, cli_serve, cli_synth, cli_train
 
-    for module in (cli_synth, cli_train, cli_infer, cli_data):
+    for module in (cli_synth, cli_train, cli_infer, cli_data, cli_serve):
         module.add_commands(sub)
     return p
 

@@ -78,13 +78,19 @@ def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS
     white, EXIF orientation is applied. Any problem raises :class:`DataError` naming the file.
     """
     path = Path(path)
-    data = _read_bytes(path)
+    return decode_image(_read_bytes(path), path, mode, max_pixels)
+
+
+def decode_image(data: bytes, source: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """:func:`load_image` for bytes already in memory (an upload); ``source`` names them in errors."""
+    if not data:
+        raise DataError(source, "empty file (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as im:
-            _check_pixels(path, im.width, im.height, max_pixels)
+            _check_pixels(source, im.width, im.height, max_pixels)
             if im.format == "JPEG":
                 if jpeg_is_truncated(data):
-                    raise DataError(path, "truncated JPEG (no end-of-image marker after the last scan)")
+                    raise DataError(source, "truncated JPEG (no end-of-image marker after the last scan)")
                 # OpenCV decodes faster; rotated scans (EXIF orientation) take the PIL path below
                 rgb = _decode_jpeg_cv2(data) if im.getexif().get(0x0112, 1) == 1 else None
                 if rgb is not None:
@@ -97,8 +103,8 @@ def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
         msg = str(e).splitlines()[0][:120] if str(e) else ""
         if "truncated" in msg:
-            raise DataError(path, "truncated image file") from None
-        raise DataError(path, f"not a readable image ({e.__class__.__name__}: {msg})") from None
+            raise DataError(source, "truncated image file") from None
+        raise DataError(source, f"not a readable image ({e.__class__.__name__}: {msg})") from None
 
 
 def read_page(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,296 @@
+"""The FastAPI app of ``kuzushiji serve``: a REST API over the store and a worker pool that reads uploaded
+pages, and the viewer (static files, no build step). Models are loaded once; pages are read in a thread
+pool (onnxruntime releases the GIL), so the server answers while pages are read."""
+from __future__ import annotations
+
+import io
+import re
+import threading
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Callable
+
+from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from ..errors import DataError
+from ..io.atomic import atomic_write_bytes, image_bytes
+from ..io.image import IMAGE_SUFFIXES, MAX_PIXELS, decode_image
+from ..io.kaggle import format_boxes
+from ..io.output_folder import page_labels
+from ..structures import CharBox
+from ..vocab import CODE_RE
+from .store import Conflict, NotFound, Store
+
+PAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+STATIC = Path(__file__).parent / "static"
+MAX_UPLOAD_BYTES = 50 << 20
+
+
+class Box(BaseModel):
+    x: float = Field(ge=0)
+    y: float = Field(ge=0)
+    w: float = Field(gt=0)
+    h: float = Field(gt=0)
+
+    def tuple(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
+
+
+class CharEdit(BaseModel):
+    version: int
+    user: str = Field(default="anonymous", max_length=100)
+    char: str | None = Field(default=None, min_length=1, max_length=2)  # a character, or U+XXXX in ``code``
+    code: str | None = Field(default=None, max_length=10)
+    box: Box | None = None
+
+
+class CharNew(BaseModel):
+    user: str = Field(default="anonymous", max_length=100)
+    char: str | None = Field(default=None, min_length=1, max_length=2)
+    code: str | None = Field(default=None, max_length=10)
+    box: Box
+
+
+class Who(BaseModel):
+    user: str = Field(default="anonymous", max_length=100)
+    version: int | None = None
+
+
+class Order(BaseModel):
+    user: str = Field(default="anonymous", max_length=100)
+    chars: list[int] = Field(min_length=1, max_length=2000)
+
+
+def _code(char: str | None, code: str | None) -> str:
+    if code:
+        code = code.upper()
+        if not CODE_RE.match(code):
+            raise HTTPException(422, f"not a code point: {code!r} (expected U+XXXX)")
+        return code
+    if not char or len(char) != 1:
+        raise HTTPException(422, "give one character (char) or its code point (code)")
+    return f"U+{ord(char):04X}"
+
+
+def _safe_stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name or "page").stem)[:40].strip("_")
+    return stem or "page"
+
+
+def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
+               recognizer: Callable[[], object] | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               max_pixels: int = MAX_PIXELS) -> FastAPI:
+    """The app over ``data`` (uploaded scans in ``data/images``; the database ``data/kuzushiji.sqlite``
+    unless ``db_url``). ``recognizer`` builds the recognizer (default: the bundled models)."""
+    data = Path(data)
+    (data / "images").mkdir(parents=True, exist_ok=True)
+    store = Store(db_url or Store.sqlite_url(data))
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="recognize")
+    lock = threading.Lock()
+    models: dict = {}
+
+    def get_recognizer():
+        with lock:  # loaded once, on first use
+            if "rec" not in models:
+                if recognizer is not None:
+                    models["rec"] = recognizer()
+                else:
+                    from ..predictor import Recognizer
+
+                    models["rec"] = Recognizer()
+            return models["rec"]
+
+    def image_path(row: dict) -> Path:
+        p = (data / "images" / row["image"]).resolve()
+        if p.parent != (data / "images").resolve():  # only names the server made itself are ever opened
+            raise HTTPException(404, "unknown page")
+        return p
+
+    def read(page_id: str) -> None:
+        try:
+            store.set_status(page_id, "processing")
+            row = store.page_row(page_id)
+            p = image_path(row)
+            page = get_recognizer().recognize(decode_image(p.read_bytes(), row["name"], "L", max_pixels), page_id)
+            store.save_result(page)
+        except NotFound:
+            return  # deleted while queued
+        except DataError as e:
+            store.set_status(page_id, "failed", str(e))
+        except Exception as e:  # one bad page never stops the server
+            store.set_status(page_id, "failed", f"{row.get('name', page_id)}: {e.__class__.__name__}: {e}")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="kuzushiji", version="0.1", lifespan=lifespan,
+                  description="Read kuzushiji pages and correct them; every correction becomes training data.")
+    app.state.store, app.state.pool = store, pool
+    for row in store.pages():  # pages a stopped server left unread are read now
+        if row["status"] in ("queued", "processing"):
+            pool.submit(read, row["id"])
+
+    def page_or_404(page_id: str) -> dict:
+        if not PAGE_ID.match(page_id):
+            raise HTTPException(404, "unknown page")
+        try:
+            return store.page_row(page_id)
+        except NotFound:
+            raise HTTPException(404, f"unknown page {page_id}") from None
+
+    def done_page(page_id: str) -> dict:
+        row = page_or_404(page_id)
+        if row["status"] != "done":
+            raise HTTPException(409, f"page {page_id} is {row['status']}" + (f": {row['error']}" if row["error"] else ""))
+        return store.page_dict(page_id)
+
+    @app.post("/api/pages", status_code=202, summary="Upload one or more page images; they are read in the background")
+    async def upload(files: list[UploadFile] = File(...)) -> dict:
+        staged = []
+        for f in files:
+            blob = await f.read(max_upload_bytes + 1)
+            name = f.filename or "upload"
+            if len(blob) > max_upload_bytes:
+                raise HTTPException(413, f"{name}: file too large (> {max_upload_bytes} bytes)")
+            try:
+                h, w = decode_image(blob, name, "L", max_pixels).shape
+            except DataError as e:
+                raise HTTPException(413 if "too large" in e.problem else 415, str(e)) from None
+            staged.append((name, blob, w, h))
+        out = []
+        for name, blob, w, h in staged:  # every file is valid: store them all
+            page_id = f"{_safe_stem(name)}-{uuid.uuid4().hex[:8]}"
+            suffix = Path(name).suffix.lower()
+            image = page_id + (suffix if suffix in IMAGE_SUFFIXES else ".png")  # readers sniff the content anyway
+            atomic_write_bytes(data / "images" / image, blob)
+            store.add_page(page_id, name, image, w, h)
+            pool.submit(read, page_id)
+            out.append({"id": page_id, "name": name, "status": "queued", "width": w, "height": h})
+        return {"pages": out}
+
+    @app.get("/api/pages", summary="All pages with their status")
+    def list_pages() -> dict:
+        return {"pages": store.pages()}
+
+    @app.get("/api/pages/{page_id}", summary="A page: the CLI's JSON (with corrections applied) and its status")
+    def get_page(page_id: str) -> dict:
+        row = page_or_404(page_id)
+        if row["status"] != "done":
+            return {"image_id": page_id, "name": row["name"], "status": row["status"], "error": row["error"],
+                    "width": row["width"], "height": row["height"], "chars": [], "columns": [], "text": ""}
+        return store.page_dict(page_id)
+
+    @app.get("/api/pages/{page_id}/text", response_class=PlainTextResponse, summary="The text in reading order")
+    def get_text(page_id: str) -> str:
+        return done_page(page_id)["text"] + "\n"
+
+    @app.get("/api/pages/{page_id}/csv", response_class=PlainTextResponse, summary="The submission CSV row")
+    def get_csv(page_id: str) -> str:
+        return f"image_id,labels\n{page_id},{page_labels(done_page(page_id))}\n"
+
+    @app.get("/api/pages/{page_id}/image", summary="The uploaded scan")
+    def get_image(page_id: str) -> FileResponse:
+        return FileResponse(image_path(page_or_404(page_id)))
+
+    @app.get("/api/pages/{page_id}/overlay.png", summary="The scan with the characters drawn")
+    def get_overlay(page_id: str) -> Response:
+        from ..visualize import draw_overlay
+
+        d = done_page(page_id)
+        rgb = decode_image(image_path(store.page_row(page_id)).read_bytes(), page_id, "RGB", max_pixels)
+        im = draw_overlay(rgb, [CharBox(c["code"], *c["box"]) for c in d["chars"]])
+        return Response(image_bytes(im, "PNG"), media_type="image/png")
+
+    @app.delete("/api/pages/{page_id}", summary="Delete a page, its characters and corrections")
+    def delete_page(page_id: str) -> dict:
+        row = page_or_404(page_id)
+        store.delete_page(page_id)
+        image_path(row).unlink(missing_ok=True)
+        return {"deleted": page_id}
+
+    def guarded(fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except NotFound as e:
+            raise HTTPException(404, f"unknown character {e}") from None
+        except Conflict as e:
+            return JSONResponse({"detail": str(e), "current": e.current}, status_code=409)
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+
+    @app.patch("/api/pages/{page_id}/chars/{cid}", summary="Correct a character: another reading and/or its box")
+    def edit_char(page_id: str, cid: int, e: CharEdit):
+        done_page(page_id)
+        code = _code(e.char, e.code) if (e.char or e.code) else None
+        return guarded(store.edit_char, page_id, cid, e.version, e.user, code, e.box.tuple() if e.box else None)
+
+    @app.post("/api/pages/{page_id}/chars", status_code=201, summary="Add a box with its character")
+    def add_char(page_id: str, e: CharNew):
+        done_page(page_id)
+        return guarded(store.add_char, page_id, e.user, _code(e.char, e.code), e.box.tuple())
+
+    @app.delete("/api/pages/{page_id}/chars/{cid}", summary="Delete a box (give the version you saw)")
+    def delete_char(page_id: str, cid: int, version: int, user: str = "anonymous"):
+        done_page(page_id)
+        return guarded(store.delete_char, page_id, cid, version, user[:100])
+
+    @app.put("/api/pages/{page_id}/order", summary="Fix the reading order of characters of one column")
+    def reorder(page_id: str, e: Order):
+        done_page(page_id)
+        return guarded(store.reorder_column, page_id, e.chars, e.user)
+
+    @app.post("/api/pages/{page_id}/undo", summary="Undo your latest correction on this page")
+    def undo(page_id: str, e: Who):
+        done_page(page_id)
+        r = guarded(store.undo, page_id, e.user)
+        if r is None:
+            raise HTTPException(409, "nothing to undo")
+        return r
+
+    @app.get("/api/pages/{page_id}/corrections", summary="Who corrected what, and when")
+    def corrections(page_id: str) -> dict:
+        page_or_404(page_id)
+        return {"corrections": store.corrections(page_id)}
+
+    @app.get("/api/export.zip", summary="Corrected pages as Kaggle train.csv + train_images/ (a zip)")
+    def export_zip() -> Response:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+            for name, blob in export_files(store, data):
+                z.writestr(name, blob)
+        return Response(buf.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": 'attachment; filename="corrections.zip"'})
+
+    @app.exception_handler(DataError)
+    async def _data_error(_: Request, e: DataError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=422)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+def export_files(store: Store, data: Path) -> list[tuple[str, bytes]]:
+    """Pages with at least one correction in effect, as ``train.csv`` (every live box, corrected or confirmed
+    by being left as it was) and ``train_images/<page id><ext>``."""
+    rows, files = [], []
+    for p in store.pages("done"):
+        if not p["n_corrections"]:
+            continue
+        d = store.page_dict(p["id"])
+        boxes = [CharBox(c["code"], *(round(v) for v in c["box"])) for c in d["chars"]]
+        rows.append(f"{p['id']},{format_boxes(boxes)}")
+        files.append((f"train_images/{p['image']}", (data / "images" / p["image"]).read_bytes()))
+    return [("train.csv", ("image_id,labels\n" + "".join(r + "\n" for r in rows)).encode("utf-8"))] + files

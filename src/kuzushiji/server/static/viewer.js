@@ -1,0 +1,270 @@
+// The kuzushiji viewer: a scan with its boxes (zoom, pan), the text in reading order linked both ways,
+// top-5 candidates on hover, and corrections saved as they are made. Plain JS, no build step.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const LOW = 0.5;  // characters read with less confidence than this are highlighted
+const state = { pages: [], page: null, sel: -1, view: { s: 1, x: 0, y: 0 }, adding: false, waiting: new Set() };
+
+const user = () => $("user").value.trim() || "anonymous";
+$("user").value = localStorage.getItem("kz-user") || "";
+$("user").onchange = () => localStorage.setItem("kz-user", $("user").value.trim());
+
+function say(msg, bad) { $("message").textContent = msg; $("message").style.color = bad ? "#f88" : "#fc6"; }
+
+async function api(method, url, body) {
+  const opt = { method, headers: {} };
+  if (body instanceof FormData) opt.body = body;
+  else if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers["Content-Type"] = "application/json"; }
+  const r = await fetch(url, opt);
+  const data = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const err = new Error(typeof data === "object" ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : data);
+    err.status = r.status;
+    throw err;
+  }
+  return data;
+}
+
+// pages -------------------------------------------------------------------------------------------
+async function loadPages() {
+  state.pages = (await api("GET", "/api/pages")).pages;
+  const nav = $("pages");
+  nav.innerHTML = "";
+  for (const p of state.pages) {
+    const d = document.createElement("div");
+    d.dataset.id = p.id;
+    d.className = state.page && state.page.image_id === p.id ? "current" : "";
+    d.innerHTML = `<div>${esc(p.name)}</div><span class="status">${p.status}${p.status === "done" ? ` · ${p.n_chars} chars · ${p.n_corrections} fixes` : ""}</span>`;
+    d.title = p.error || p.id;
+    d.onclick = () => openPage(p.id);
+    nav.appendChild(d);
+  }
+  const left = [...state.waiting].filter((id) => { const p = state.pages.find((q) => q.id === id); return p && !["done", "failed"].includes(p.status); });
+  if (state.waiting.size) $("progress").textContent = `${state.waiting.size - left.length}/${state.waiting.size} read`;
+  if (state.waiting.size && !left.length) {
+    const first = [...state.waiting][0];
+    state.waiting.clear();
+    if (!state.page) openPage(first);
+  }
+  return left.length;
+}
+
+function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+
+$("upload").onchange = async (ev) => {
+  const fd = new FormData();
+  for (const f of ev.target.files) fd.append("files", f);
+  ev.target.value = "";
+  try {
+    const r = await api("POST", "/api/pages", fd);
+    r.pages.forEach((p) => state.waiting.add(p.id));
+    say(`${r.pages.length} page(s) uploaded`);
+    poll();
+  } catch (e) { say(e.message, true); }
+};
+
+async function poll() { if (await loadPages()) setTimeout(poll, 700); }
+
+async function openPage(id, keepView) {
+  const p = await api("GET", `/api/pages/${id}`);
+  const fresh = !state.page || state.page.image_id !== id;
+  state.page = p;
+  if (fresh) state.sel = -1;
+  if (p.status !== "done") { say(`${p.name}: ${p.status} ${p.error || ""}`, p.status === "failed"); }
+  const img = $("scan");
+  if (fresh) {
+    img.onload = () => { if (!keepView) fit(); };
+    img.src = `/api/pages/${id}/image`;
+    img.style.width = p.width + "px";
+    img.style.height = p.height + "px";
+  }
+  document.querySelectorAll("#pages > div").forEach((d) => d.classList.toggle("current", d.dataset.id === id));
+  draw();
+}
+
+// drawing -----------------------------------------------------------------------------------------
+function cls(c) { return (c.score < LOW && !c.corrected ? " low" : "") + (c.corrected ? " corrected" : ""); }
+
+function draw() {
+  const p = state.page, boxes = $("boxes"), text = $("text");
+  boxes.innerHTML = ""; text.innerHTML = "";
+  if (!p) return;
+  p.chars.forEach((c, i) => {
+    const b = document.createElement("div");
+    b.className = "box" + cls(c) + (i === state.sel ? " selected" : "");
+    b.dataset.i = i;
+    Object.assign(b.style, { left: c.box[0] + "px", top: c.box[1] + "px", width: c.box[2] + "px", height: c.box[3] + "px" });
+    b.innerHTML = `<span class="label">${esc(c.char)}</span><span class="handle"></span>`;
+    b.onmouseenter = (ev) => tip(c, ev);
+    b.onmousemove = (ev) => tip(c, ev);
+    b.onmouseleave = () => { $("tip").hidden = true; };
+    b.onmousedown = (ev) => boxDown(ev, i);
+    boxes.appendChild(b);
+  });
+  for (const col of p.columns) {
+    const line = document.createElement("span");
+    line.className = "col";
+    for (const i of col.chars) {
+      const c = p.chars[i], s = document.createElement("span");
+      s.className = "ch" + cls(c) + (i === state.sel ? " selected" : "");
+      s.textContent = c.char;
+      s.dataset.i = i;
+      s.title = `${c.code} ${(c.score * 100).toFixed(0)}%`;
+      s.onclick = () => { select(i); center(i); };
+      line.appendChild(s);
+    }
+    text.appendChild(line);
+  }
+  editor();
+}
+
+function tip(c, ev) {
+  const t = $("tip");
+  t.innerHTML = "<table>" + c.candidates.slice(0, 5).map((a) => `<tr><td>${esc(a.char)}</td><td>${a.code}</td><td>${(a.prob * 100).toFixed(1)}%</td></tr>`).join("") + "</table>";
+  t.style.left = ev.clientX + 14 + "px"; t.style.top = ev.clientY + 14 + "px";
+  t.hidden = false;
+}
+
+function select(i) {
+  state.sel = i;
+  document.querySelectorAll(".box, .ch").forEach((e) => e.classList.toggle("selected", +e.dataset.i === i));
+  const s = document.querySelector(`.ch[data-i="${i}"]`);
+  if (s) s.scrollIntoView({ block: "nearest", inline: "nearest" });
+  editor();
+}
+
+function editor() {
+  const c = state.page && state.page.chars[state.sel];
+  $("editor").hidden = !c;
+  if (!c) return;
+  $("sel-char").textContent = c.char;
+  $("sel-code").textContent = c.code;
+  $("sel-info").textContent = `${(c.score * 100).toFixed(0)}%` + (c.corrected ? " · corrected" : "");
+  $("candidates").innerHTML = "";
+  for (const a of c.candidates.slice(0, 5)) {
+    const b = document.createElement("button");
+    b.innerHTML = `${esc(a.char)} <small>${(a.prob * 100).toFixed(0)}%</small>`;
+    b.dataset.code = a.code;
+    b.onclick = () => edit({ code: a.code });
+    $("candidates").appendChild(b);
+  }
+}
+
+// view: zoom and pan ------------------------------------------------------------------------------
+function apply() { const v = state.view; $("stage").style.transform = `translate(${v.x}px, ${v.y}px) scale(${v.s})`; }
+function fit() {
+  const r = $("viewer").getBoundingClientRect(), p = state.page;
+  const s = Math.min(r.width / p.width, r.height / p.height) * 0.98;
+  state.view = { s, x: (r.width - p.width * s) / 2, y: (r.height - p.height * s) / 2 };
+  apply();
+}
+function center(i) {
+  const c = state.page.chars[i], r = $("viewer").getBoundingClientRect(), v = state.view;
+  v.x = r.width / 2 - (c.box[0] + c.box[2] / 2) * v.s; v.y = r.height / 2 - (c.box[1] + c.box[3] / 2) * v.s;
+  apply();
+}
+function toImage(ev) {
+  const r = $("viewer").getBoundingClientRect(), v = state.view;
+  return [(ev.clientX - r.left - v.x) / v.s, (ev.clientY - r.top - v.y) / v.s];
+}
+$("viewer").addEventListener("wheel", (ev) => {
+  ev.preventDefault();
+  const r = $("viewer").getBoundingClientRect(), v = state.view, k = Math.exp(-ev.deltaY * 0.0015);
+  const mx = ev.clientX - r.left, my = ev.clientY - r.top;
+  v.x = mx - (mx - v.x) * k; v.y = my - (my - v.y) * k; v.s *= k;
+  apply();
+}, { passive: false });
+
+let drag = null;  // {kind: pan|move|resize|draw, ...}
+$("viewer").addEventListener("mousedown", (ev) => {
+  if (drag || !state.page) return;
+  if (state.adding) { const [x, y] = toImage(ev); drag = { kind: "draw", x0: x, y0: y }; return; }
+  drag = { kind: "pan", sx: ev.clientX, sy: ev.clientY, vx: state.view.x, vy: state.view.y };
+});
+function boxDown(ev, i) {
+  if (state.adding) return;
+  ev.stopPropagation();
+  if (state.sel !== i) { select(i); drag = { kind: "pan", sx: ev.clientX, sy: ev.clientY, vx: state.view.x, vy: state.view.y }; return; }
+  const c = state.page.chars[i];
+  drag = { kind: ev.target.classList.contains("handle") ? "resize" : "move", i, sx: ev.clientX, sy: ev.clientY, box: [...c.box], moved: false };
+}
+window.addEventListener("mousemove", (ev) => {
+  if (!drag) return;
+  const v = state.view, dx = ev.clientX - (drag.sx ?? 0), dy = ev.clientY - (drag.sy ?? 0);
+  if (drag.kind === "pan") { v.x = drag.vx + dx; v.y = drag.vy + dy; apply(); return; }
+  if (drag.kind === "draw") {
+    const [x, y] = toImage(ev), d = $("draft");
+    drag.box = [Math.min(x, drag.x0), Math.min(y, drag.y0), Math.abs(x - drag.x0), Math.abs(y - drag.y0)];
+    Object.assign(d.style, { left: drag.box[0] + "px", top: drag.box[1] + "px", width: drag.box[2] + "px", height: drag.box[3] + "px" });
+    d.hidden = false;
+    return;
+  }
+  const b = [...drag.box];
+  if (drag.kind === "move") { b[0] += dx / v.s; b[1] += dy / v.s; } else { b[2] = Math.max(4, b[2] + dx / v.s); b[3] = Math.max(4, b[3] + dy / v.s); }
+  drag.now = b; drag.moved = true;
+  const el = document.querySelector(`.box[data-i="${drag.i}"]`);
+  Object.assign(el.style, { left: b[0] + "px", top: b[1] + "px", width: b[2] + "px", height: b[3] + "px" });
+});
+window.addEventListener("mouseup", async () => {
+  const d = drag; drag = null;
+  if (!d) return;
+  if (d.kind === "draw") {
+    $("draft").hidden = true; setAdding(false);
+    if (!d.box || d.box[2] < 4 || d.box[3] < 4) return;
+    const ch = prompt("Character in the new box:");
+    if (ch) await change("POST", `/api/pages/${state.page.image_id}/chars`, { user: user(), char: ch.trim(), box: boxObj(d.box) });
+  } else if ((d.kind === "move" || d.kind === "resize") && d.moved) {
+    await edit({ box: boxObj(d.now.map((v) => Math.max(0, v))) });
+  }
+});
+const boxObj = (b) => ({ x: b[0], y: b[1], w: b[2], h: b[3] });
+
+// corrections -------------------------------------------------------------------------------------
+async function change(method, url, body) {
+  try {
+    const r = await api(method, url, body);
+    await openPage(state.page.image_id, true);
+    loadPages();
+    say("saved");
+    return r;
+  } catch (e) {
+    say(e.status === 409 ? `${e.message} — reloaded` : e.message, true);
+    if (e.status === 409) await openPage(state.page.image_id, true);
+  }
+}
+async function edit(fields) {
+  const c = state.page.chars[state.sel];
+  const keep = c.id;
+  await change("PATCH", `/api/pages/${state.page.image_id}/chars/${c.id}`, { version: c.version, user: user(), ...fields });
+  reselect(keep);
+}
+function reselect(id) { const i = state.page.chars.findIndex((c) => c.id === id); if (i >= 0) select(i); }
+$("type-form").onsubmit = (ev) => { ev.preventDefault(); const v = $("type-char").value.trim(); if (v) edit({ char: v }); $("type-char").value = ""; };
+$("delete").onclick = async () => {
+  const c = state.page.chars[state.sel];
+  await change("DELETE", `/api/pages/${state.page.image_id}/chars/${c.id}?version=${c.version}&user=${encodeURIComponent(user())}`);
+  state.sel = -1; draw();
+};
+async function move(step) {
+  const p = state.page, c = p.chars[state.sel], col = p.columns[c.column] || p.columns.find((k) => k.chars.includes(state.sel));
+  const ids = col.chars.map((i) => p.chars[i].id), k = ids.indexOf(c.id), j = k + step;
+  if (j < 0 || j >= ids.length) return;
+  [ids[k], ids[j]] = [ids[j], ids[k]];
+  await change("PUT", `/api/pages/${p.image_id}/order`, { user: user(), chars: ids });
+  reselect(c.id);
+}
+$("up").onclick = () => move(-1);
+$("down").onclick = () => move(1);
+async function undo() { if (state.page) await change("POST", `/api/pages/${state.page.image_id}/undo`, { user: user() }); }
+$("undo").onclick = undo;
+function setAdding(on) { state.adding = on; $("add-box").classList.toggle("on", on); $("viewer").style.cursor = on ? "crosshair" : ""; }
+$("add-box").onclick = () => setAdding(!state.adding);
+$("show-labels").onchange = (ev) => $("stage").classList.toggle("hide-labels", !ev.target.checked);
+window.addEventListener("keydown", (ev) => {
+  if (ev.target.tagName === "INPUT") return;
+  if ((ev.ctrlKey || ev.metaKey) && ev.key === "z") { ev.preventDefault(); undo(); }
+  if (ev.key === "Delete" && state.sel >= 0) $("delete").click();
+});
+
+loadPages().then(() => { const id = location.hash.slice(1) || (state.pages.find((p) => p.status === "done") || {}).id; if (id) openPage(id); });
+window.addEventListener("hashchange", () => openPage(location.hash.slice(1)));
