@@ -6,7 +6,7 @@ KZ     := $(VENV)/bin/kuzushiji
 SHARED ?= ../shared/data
 DATA   ?=
 
-.PHONY: demo test setup system models bench clean
+.PHONY: demo test setup system models bench serve clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: setup
 # Rebuild the bundled models from scratch (synthetic data, training, fine-tuning, pseudo-labels).
 models: setup
 	DATA=$(DATA) bash scripts/make_models.sh
+
+# The web app on http://127.0.0.1:8000/ (uploads and corrections kept in kuzushiji_data/).
+serve: setup
+	$(KZ) serve --data kuzushiji_data
 
 bench: setup
 	$(PY) bench/recognize.py

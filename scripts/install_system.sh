@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian fonts the project renders with (synthetic pages, overlays). Idempotent.
+# Install the Debian packages the project needs: the fonts it renders with (synthetic pages, overlays) and
+# Chromium for the viewer's browser tests (driven by Playwright with the system browser). Idempotent.
 set -euo pipefail
-PKGS="fonts-kouzan-mouhitsu fonts-aoyagi-soseki fonts-aoyagi-kouzan-t fonts-hanazono fonts-ipamj-mincho fonts-kiloji fonts-dejima-mincho"
+PKGS="fonts-kouzan-mouhitsu fonts-aoyagi-soseki fonts-aoyagi-kouzan-t fonts-hanazono fonts-ipamj-mincho fonts-kiloji fonts-dejima-mincho chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -94,7 +94,7 @@ function draw() {
     b.className = "box" + cls(c) + (i === state.sel ? " selected" : "");
     b.dataset.i = i;
     Object.assign(b.style, { left: c.box[0] + "px", top: c.box[1] + "px", width: c.box[2] + "px", height: c.box[3] + "px" });
-    b.innerHTML = `<span class="label">${esc(c.char)}</span><span class="handle"></span>`;
+    b.innerHTML = `<span class="label" style="font-size:${Math.round(Math.max(24, c.box[2] * 0.6))}px">${esc(c.char)}</span><span class="handle"></span>`;
     b.onmouseenter = (ev) => tip(c, ev);
     b.onmousemove = (ev) => tip(c, ev);
     b.onmouseleave = () => { $("tip").hidden = true; };
