@@ -50,6 +50,18 @@ def test_read_and_correct_a_page_in_the_browser(tmp_path):
         # box -> text: clicking a box selects its character in the text
         page.locator("#boxes .box").nth(10).click()
         assert page.locator("#text .ch.selected").count() == 1
+        # move the selected box by dragging it; Ctrl+Z takes the move back
+        box = page.locator("#boxes .box.selected")
+        before = box.bounding_box()
+        page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(before["x"] + before["width"] / 2 + 30, before["y"] + before["height"] / 2 + 10, steps=5)
+        page.mouse.up()
+        page.wait_for_function("document.querySelectorAll('#text .ch.corrected').length === 3")
+        moved = page.locator("#boxes .box.selected").bounding_box()
+        assert abs(moved["x"] - before["x"] - 30) < 3 and abs(moved["y"] - before["y"] - 10) < 3
+        page.keyboard.press("Control+z")
+        page.wait_for_function("document.querySelectorAll('#text .ch.corrected').length === 2")
         # export: the corrected page as train.csv + image
         with page.expect_download() as dl:
             page.click("#export")

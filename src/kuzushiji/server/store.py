@@ -22,13 +22,14 @@ SCHEMA = [
         page_id VARCHAR(100) NOT NULL, cid INTEGER NOT NULL, code VARCHAR(16) NOT NULL,
         x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL, col INTEGER NOT NULL, pos REAL NOT NULL,
         score REAL NOT NULL, det_score REAL NOT NULL, candidates TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
-        version INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (page_id, cid))""",
+        version INTEGER NOT NULL DEFAULT 0, model TEXT NOT NULL DEFAULT '', PRIMARY KEY (page_id, cid))""",
     """CREATE TABLE IF NOT EXISTS corrections (
         id INTEGER PRIMARY KEY, page_id VARCHAR(100) NOT NULL, user_name TEXT NOT NULL, at TEXT NOT NULL,
         action VARCHAR(20) NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0)""",
     "CREATE INDEX IF NOT EXISTS corrections_page ON corrections (page_id, undone)",
 ]
-CHAR_FIELDS = ("cid", "code", "x", "y", "w", "h", "col", "pos", "score", "det_score", "candidates", "deleted", "version")
+CHAR_FIELDS = ("cid", "code", "x", "y", "w", "h", "col", "pos", "score", "det_score", "candidates", "deleted", "version",
+               "model")  # model: the recognizer's [code, x, y, w, h] ('' for a box a person added)
 
 
 class Conflict(Exception):
@@ -110,12 +111,13 @@ class Store:
                 ch = page.chars[k]
                 rows.append(dict(p=page.image_id, cid=len(rows) + 1, code=ch.code, x=ch.box[0], y=ch.box[1],
                                  w=ch.box[2], h=ch.box[3], col=col, pos=float(pos), score=ch.score,
-                                 det=ch.det_score, cand=json.dumps([[a.code, round(a.prob, 5)] for a in ch.candidates])))
+                                 det=ch.det_score, cand=json.dumps([[a.code, round(a.prob, 5)] for a in ch.candidates]),
+                                 model=json.dumps([ch.code, *ch.box])))
         with self.engine.begin() as c:
             c.execute(text("DELETE FROM chars WHERE page_id = :p"), dict(p=page.image_id))
             if rows:
-                c.execute(text("INSERT INTO chars (page_id, cid, code, x, y, w, h, col, pos, score, det_score, candidates) "
-                               "VALUES (:p, :cid, :code, :x, :y, :w, :h, :col, :pos, :score, :det, :cand)"), rows)
+                c.execute(text("INSERT INTO chars (page_id, cid, code, x, y, w, h, col, pos, score, det_score, candidates, model) "
+                               "VALUES (:p, :cid, :code, :x, :y, :w, :h, :col, :pos, :score, :det, :cand, :model)"), rows)
             c.execute(text("UPDATE pages SET status = 'done', error = '' WHERE id = :p"), dict(p=page.image_id))
 
     # characters -------------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class Store:
                    else (order[i - 1] + order[i]) / 2)
             cid = (c.execute(text("SELECT MAX(cid) FROM chars WHERE page_id = :p"), dict(p=page_id)).scalar() or 0) + 1
             new = dict(cid=cid, code=code, x=box[0], y=box[1], w=box[2], h=box[3], col=col, pos=pos, score=1.0,
-                       det_score=1.0, candidates=json.dumps([[code, 1.0]]), deleted=0, version=1)
+                       det_score=1.0, candidates=json.dumps([[code, 1.0]]), deleted=0, version=1, model="")
             c.execute(text("INSERT INTO chars (page_id, cid, code, x, y, w, h, col, pos, score, det_score, candidates, version) "
                            "VALUES (:p, :cid, :code, :x, :y, :w, :h, :col, :pos, :score, :det_score, :candidates, 1)"),
                       dict(new, p=page_id))
@@ -247,10 +249,12 @@ class Store:
 
 
 def char_json(ch: dict) -> dict:
-    """A character row in the CLI's JSON layout (plus ``id``, ``version``; ``corrected`` once a person changed it)."""
+    """A character row in the CLI's JSON layout (plus ``id``, ``version``, and ``corrected``: a person added it or
+    changed its reading or box from the recognizer's)."""
     cands = [{"code": k, "char": code_to_char(k) if k.startswith("U+") else "〓", "prob": p}
              for k, p in json.loads(ch["candidates"])]
     x, y, w, h = ch["x"], ch["y"], ch["w"], ch["h"]
     return {"id": ch["cid"], "version": ch["version"], "box": [x, y, w, h], "center": [x + w / 2, y + h / 2],
             "code": ch["code"], "char": code_to_char(ch["code"]), "score": ch["score"], "det_score": ch["det_score"],
-            "candidates": cands, "column": ch["col"], "deleted": bool(ch["deleted"]), "corrected": ch["version"] > 0}
+            "candidates": cands, "column": ch["col"], "deleted": bool(ch["deleted"]),
+            "corrected": not ch["model"] or json.loads(ch["model"]) != [ch["code"], x, y, w, h]}

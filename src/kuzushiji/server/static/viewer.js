@@ -177,11 +177,13 @@ $("viewer").addEventListener("wheel", (ev) => {
 
 let drag = null;  // {kind: pan|move|resize|draw, ...}
 $("viewer").addEventListener("mousedown", (ev) => {
+  document.activeElement?.blur();  // keys (Ctrl+Z, Delete) go to the viewer again
   if (drag || !state.page) return;
   if (state.adding) { const [x, y] = toImage(ev); drag = { kind: "draw", x0: x, y0: y }; return; }
   drag = { kind: "pan", sx: ev.clientX, sy: ev.clientY, vx: state.view.x, vy: state.view.y };
 });
 function boxDown(ev, i) {
+  document.activeElement?.blur();
   if (state.adding) return;
   ev.stopPropagation();
   if (state.sel !== i) { select(i); drag = { kind: "pan", sx: ev.clientX, sy: ev.clientY, vx: state.view.x, vy: state.view.y }; return; }
