@@ -76,3 +76,53 @@ def test_kana_drawn_as_cursive_source_kanji_keep_their_kana_label():
     cfg = PageConfig(height=600, jibo=1.0, hentaigana=0.0, furigana=0.0, degrade=False)
     page = PageRenderer(bank, BalancedText(["か"]), load_stats(), cfg).render(np.random.default_rng(0))
     assert page.boxes and {b.code for b in page.boxes} == {"U+304B"}
+
+
+def test_one_hand_per_page_one_font_and_an_even_scale():
+    bank = _bank()
+    used: list[int] = []
+    mask = bank.mask
+    bank.mask = lambda f, ch: (used.append(f), mask(f, ch))[1]
+    text = BalancedText(["の"])
+    base = dict(height=800, furigana=0.0, degrade=False, hentaigana=0.0, spread=0.0)
+    hand = PageRenderer(bank, text, load_stats(), PageConfig(**base)).render(np.random.default_rng(1))
+    drawn, used[:] = list(used), []
+    mixed = PageRenderer(bank, text, load_stats(), PageConfig(**base, hand=False)).render(np.random.default_rng(1))
+    assert len(set(drawn[:len(hand.boxes)])) == 1 and len(set(used[:len(mixed.boxes)])) > 1
+    spread = [np.std(np.log([b.h for b in p.boxes])) for p in (hand, mixed)]
+    assert spread[0] < 0.12 < spread[1]  # one character scale with a little jitter, against sizes that jump
+
+
+def test_real_paper_keeps_the_paper_and_drops_the_ink():
+    from kuzushiji.synth.paper import blank_paper, ink_colour
+
+    page = np.full((300, 200, 3), (215, 200, 170), np.uint8)
+    page[:, :25] = (60, 55, 50)  # scanner border: part of the paper as scanned
+    for x in range(60, 180, 30):
+        page[40:260, x: x + 3] = (30, 25, 20)  # strokes
+    bg = blank_paper(page)
+    assert np.abs(bg[40:260, 50:190].astype(int) - (215, 200, 170)).max() <= 2  # strokes gone
+    assert bg[150, 5].max() < 80  # the border stays
+    assert np.abs(ink_colour(page) - (30, 25, 20)).max() < 40
+
+
+def test_labelled_glyphs_write_pages_in_a_real_hand(tmp_path):
+    from PIL import Image
+
+    from kuzushiji.synth.glyphs import LabelledGlyphs
+
+    bank = _bank()
+    im = np.full((200, 200), 230, np.uint8)
+    im[50:150, 60:70] = 20  # a real 'あ': a bar, unlike any font's
+    im[50:60, 60:140] = 20
+    (tmp_path / "train_images").mkdir()
+    Image.fromarray(im).save(tmp_path / "train_images/p1.png")
+    (tmp_path / "train.csv").write_text("image_id,labels\np1,U+3042 55 45 90 110\n")
+    real = LabelledGlyphs([str(tmp_path)], progress=False)
+    assert len(real) == 1 and "あ" in real.masks
+    calls = []
+    real_mask = real.mask
+    real.mask = lambda ch, rng: (calls.append(ch), real_mask(ch, rng))[1]
+    cfg = PageConfig(height=600, real_glyphs=1.0, furigana=0.0, degrade=False)
+    page = PageRenderer(bank, BalancedText(["あ"]), load_stats(), cfg, real=real).render(np.random.default_rng(0))
+    assert page.boxes and {b.code for b in page.boxes} == {"U+3042"} and len(calls) >= len(page.boxes)

@@ -47,9 +47,9 @@ def _resize(imgs: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(i, (size, size), interpolation=cv2.INTER_AREA) for i in imgs])
 
 
-def from_pages(records: list[PageRecord], size: int) -> CropSet:
+def from_pages(records: list[PageRecord], size: int, progress: bool = True) -> CropSet:
     imgs, codes, src = [], [], []
-    for r in tqdm(records, desc="crop pages", leave=False):
+    for r in tqdm(records, desc="crop pages", leave=False, disable=not progress):
         g = load_image(r.image_path, "L")
         for b in r.boxes:
             imgs.append(crop_box(g, b, size))
@@ -96,7 +96,7 @@ def from_kkanji(root: str | Path, size: int, limit_per_class: int = 0) -> CropSe
     return CropSet(np.stack(imgs), np.array(codes, object), np.full(len(codes), "kkanji", object))
 
 
-def load_source(spec: str, size: int) -> CropSet:
+def load_source(spec: str, size: int, progress: bool = True) -> CropSet:
     """One ``--source``: a page folder, a crop-array folder, ``npz:IMAGES,LABELS[,CLASSMAP]``,
     or ``kkanji:ROOT``."""
     if spec.startswith("npz:"):
@@ -107,7 +107,7 @@ def load_source(spec: str, size: int) -> CropSet:
     p = Path(spec)
     if (p / "index.json").is_file():
         return from_arrays(p, size)
-    return from_pages(load_pages(p), size)
+    return from_pages(load_pages(p), size, progress)
 
 
 def prepare_arrays(sets: list[CropSet], out: str | Path, cap: int = 0, min_per_class: int = 0, seed: int = 0) -> Path:

@@ -1,4 +1,5 @@
-"""Render one synthetic page: layout like real books, glyphs from brush fonts, scan-like degradations.
+"""Render one synthetic page: layout like real books, one hand per page (a font, or real glyphs where a
+labelled source has them), real paper and ink from scans, scan-like degradations.
 
 Unlabelled on purpose (as in the real annotations): furigana, punctuation circles, page numbers,
 seals, illustrations, show-through from the reverse side.
@@ -12,7 +13,8 @@ import numpy as np
 
 from ..structures import CharBox
 from ..vocab import char_to_code
-from .glyphs import GlyphBank
+from .glyphs import GlyphBank, LabelledGlyphs
+from .paper import PaperBank
 
 KANA_RANGE = (0x3040, 0x30FF)
 
@@ -31,6 +33,21 @@ class PageConfig:
     degrade: bool = True
     scale_sigma: float = 0.22  # page-to-page variation of character size (other books, manuscripts)
     max_chars: int = 1200
+    hand: bool = True  # one hand per page: one font, one stroke weight, one character scale (False: the old mix)
+    char_jitter: float = 0.07  # in a hand: character-to-character size variation (log-normal sigma)
+    ligature: float = 0.45  # in a hand: consecutive kana joined by a tapering stroke (連綿)
+    real_paper: float = 0.7  # pages on paper cut from real scans (when a PaperBank is given)
+    real_glyphs: float = 0.5  # pages written with real glyphs where the labelled source has them
+
+
+@dataclass
+class Hand:
+    """How one page is written."""
+
+    font: int
+    real: bool  # real glyphs first, the font where they lack a character
+    kana_h: float  # base heights relative to the page height (times the page's scale)
+    kanji_h: float
 
 
 @dataclass
@@ -53,9 +70,20 @@ def _pct_sample(rng: np.random.Generator, st: dict) -> float:
 
 
 class PageRenderer:
-    def __init__(self, bank: GlyphBank, text, stats: dict, cfg: PageConfig | None = None) -> None:
+    def __init__(self, bank: GlyphBank, text, stats: dict, cfg: PageConfig | None = None,
+                 paper: PaperBank | None = None, real: LabelledGlyphs | None = None) -> None:
         self.bank, self.text, self.stats = bank, text, stats
         self.cfg = cfg or PageConfig()
+        self.paper, self.real = paper, real
+
+    def _hand(self, rng: np.random.Generator) -> Hand | None:
+        if not self.cfg.hand:
+            return None
+        st = self.stats
+        kana = _pct_sample(rng, st["kana_height"])
+        ratio = st["kanji_height"]["p50"] / st["kana_height"]["p50"] * float(np.exp(rng.normal(0, 0.08)))
+        real = self.real is not None and rng.random() < self.cfg.real_glyphs
+        return Hand(self.bank.pick_hand(rng), real, kana, kana * ratio)
 
     # ---------------------------------------------------------------- layout
     def render(self, rng: np.random.Generator) -> SynthPage:
@@ -66,14 +94,15 @@ class PageRenderer:
         ink = np.zeros((H, W), np.float32)
         boxes: list[CharBox] = []
         halves = [(W // 2, W), (0, W // 2)] if spread else [(0, W)]
+        hand = self._hand(rng)
         for x0, x1 in halves:
-            self._layout_half(rng, ink, boxes, x0, x1, H)
+            self._layout_half(rng, ink, boxes, x0, x1, H, hand)
             if len(boxes) >= cfg.max_chars:
                 break
         image, boxes = self._finish(rng, ink, boxes)
         return SynthPage(image, boxes[: cfg.max_chars])
 
-    def _layout_half(self, rng, ink, boxes, x0, x1, H):
+    def _layout_half(self, rng, ink, boxes, x0, x1, H, hand: Hand | None):
         cfg, st = self.cfg, self.stats
         scale = float(np.exp(rng.normal(0, cfg.scale_sigma)))
         pitch = _pct_sample(rng, st["column_pitch"]) * H * scale
@@ -88,7 +117,7 @@ class PageRenderer:
                         rules=rng.random() < 0.25, pitch=pitch, n_cols=n_cols)
         furigana = rng.random() < cfg.furigana
         prefer = self.bank.pick_font("の", rng)
-        kana_h = _pct_sample(rng, st["kana_height"]) * H * scale
+        kana_h = (hand.kana_h if hand else _pct_sample(rng, st["kana_height"])) * H * scale
         for c in range(n_cols):
             cx = right - pitch * (c + 0.5) + rng.normal(0, pitch * 0.03)
             if rng.random() < 0.08:
@@ -97,7 +126,7 @@ class PageRenderer:
             col_top = top + (rng.uniform(0, 4) * kana_h if rng.random() < 0.3 else 0)
             col_bottom = bottom if rng.random() < 0.75 else rng.uniform(col_top + 2 * kana_h, bottom)
             self._column(rng, ink, boxes, cx, col_top, col_bottom, H, scale * (1.35 if heading else 1.0),
-                         pitch, prefer, furigana and not heading)
+                         pitch, prefer, furigana and not heading, hand)
         # page number / marginal note outside the frame (unlabelled)
         if rng.random() < 0.4:
             self._free_text(rng, ink, x0 + wpage * rng.uniform(0.02, 0.06), H * rng.uniform(0.3, 0.8), kana_h * 0.6, 2)
@@ -106,7 +135,7 @@ class PageRenderer:
         if rng.random() < cfg.illustration:
             self._illustration(rng, ink, left, top, right, bottom)
 
-    def _column(self, rng, ink, boxes, cx, y, bottom, H, scale, pitch, prefer, furigana):
+    def _column(self, rng, ink, boxes, cx, y, bottom, H, scale, pitch, prefer, furigana, hand: Hand | None = None):
         st, bank, cfg = self.stats, self.bank, self.cfg
         text = self.text.sample(rng, min_len=8)
         start = int(rng.integers(0, max(1, len(text) // 3))) if rng.random() < 0.3 else 0
@@ -116,15 +145,22 @@ class PageRenderer:
             if len(boxes) >= cfg.max_chars:
                 return
             kana = _is_kana(ch)
-            h = _pct_sample(rng, st["kana_height" if kana else "kanji_height"]) * H * scale
-            draw_ch, f = ch, bank.pick_font(ch, rng, font)
-            if f is None:
-                continue
-            if kana and ch in bank.jibo and rng.random() < cfg.jibo:
-                f, draw_ch = bank.jibo[ch][int(rng.integers(len(bank.jibo[ch])))]
-            elif kana and ch in bank.hentaigana and rng.random() < cfg.hentaigana:
-                f, draw_ch = bank.hentaigana[ch][int(rng.integers(len(bank.hentaigana[ch])))]
-            m = bank.mask(f, draw_ch)
+            if hand:  # one hand: the page's scale with a little jitter, the page's font or real glyphs
+                h = (hand.kana_h if kana else hand.kanji_h) * H * scale * float(np.exp(rng.normal(0, cfg.char_jitter)))
+                f = bank.font_for(ch, hand.font, rng)
+            else:
+                h = _pct_sample(rng, st["kana_height" if kana else "kanji_height"]) * H * scale
+                f = bank.pick_font(ch, rng, font)
+            m = self.real.mask(ch, rng) if hand and hand.real else None
+            if m is None:
+                if f is None:
+                    continue
+                draw_ch = ch
+                if kana and ch in bank.jibo and rng.random() < cfg.jibo:
+                    f, draw_ch = bank.jibo[ch][int(rng.integers(len(bank.jibo[ch])))]
+                elif kana and ch in bank.hentaigana and rng.random() < cfg.hentaigana:
+                    f, draw_ch = bank.hentaigana[ch][int(rng.integers(len(bank.hentaigana[ch])))]
+                m = bank.mask(f, draw_ch)
             if m.shape[0] < 2 or m.shape[1] < 2:
                 continue
             aspect = m.shape[1] / m.shape[0] * rng.uniform(0.85, 1.15)
@@ -136,16 +172,20 @@ class PageRenderer:
                 break
             x = cx - w / 2 + rng.normal(0, w * 0.06)
             box = self._paste(ink, m, x, y, w, h, rng)
+            joined = False
             if box is not None:
                 boxes.append(CharBox(char_to_code(ch), *box))
-                if prev is not None and kana and rng.random() < 0.25:
+                if prev is not None and kana and rng.random() < (cfg.ligature if hand else 0.25):
                     self._ligature(rng, ink, prev, box)
-                prev = box
+                    joined = True
+                prev = box if kana else None
                 if furigana and not kana and rng.random() < 0.35:
                     self._furigana(rng, ink, box, pitch)
             gap = _pct_sample(rng, st["vertical_gap"]) * H * scale
+            if hand and kana and rng.random() < 0.5:  # flowing writing: the next character tucks in
+                gap -= rng.uniform(0, 0.12) * h
             y += h + gap
-            if rng.random() < 0.03:  # small punctuation circle, unlabelled
+            if not joined and rng.random() < 0.03:  # small punctuation circle, unlabelled
                 r = max(2.0, h * 0.12)
                 cv2.circle(ink, (int(cx + w * 0.35), int(y)), int(r), 1.0, max(1, int(r / 3)), cv2.LINE_AA)
                 y += r * 2
@@ -163,14 +203,19 @@ class PageRenderer:
         return float(xi), float(yi), float(wi), float(hi)
 
     def _ligature(self, rng, ink, a, b):
-        """A thin connecting stroke from the bottom of one character to the top of the next."""
-        ax, ay = a[0] + a[2] * rng.uniform(0.3, 0.7), a[1] + a[3]
-        bx, by = b[0] + b[2] * rng.uniform(0.3, 0.7), b[1]
+        """A connecting stroke from the bottom of one character to the top of the next, thinning as it goes."""
+        ax, ay = a[0] + a[2] * rng.uniform(0.3, 0.7), a[1] + a[3] * rng.uniform(0.85, 1.0)
+        bx, by = b[0] + b[2] * rng.uniform(0.3, 0.7), b[1] + b[3] * rng.uniform(0.0, 0.15)
         if by - ay > a[3]:
             return
-        mid = ((ax + bx) / 2 + rng.normal(0, a[2] * 0.1), (ay + by) / 2)
-        pts = np.array([[ax, ay - 2], mid, [bx, by + 2]], np.int32)
-        cv2.polylines(ink, [pts], False, 0.9, max(1, int(a[2] * 0.05)), cv2.LINE_AA)
+        mx, my = (ax + bx) / 2 + rng.normal(0, a[2] * 0.12), (ay + by) / 2
+        t = np.linspace(0, 1, 8)[:, None]
+        pts = (1 - t) ** 2 * [ax, ay] + 2 * (1 - t) * t * [mx, my] + t ** 2 * [bx, by]
+        w0 = max(1.0, a[2] * rng.uniform(0.04, 0.08))
+        for i in range(len(pts) - 1):
+            th = max(1, int(round(w0 * (1 - 0.7 * i / (len(pts) - 1)))))
+            p, q = pts[i].astype(int), pts[i + 1].astype(int)
+            cv2.line(ink, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 0.9, th, cv2.LINE_AA)
 
     def _furigana(self, rng, ink, box, pitch):
         x, y, w, h = box
@@ -239,11 +284,13 @@ class PageRenderer:
             speck = cv2.resize(rng.random((H // 2, W // 2), dtype=np.float32), (W, H))
             dens = dens * (1 - rng.uniform(0.2, 0.6) * (speck > rng.uniform(0.6, 0.85)))
         ink = np.clip(ink * dens, 0, 1)
-        paper = _paper(rng, H, W)
-        if rng.random() < cfg.show_through:
+        real = self.paper is not None and rng.random() < cfg.real_paper
+        paper = self.paper.paper(rng, H, W) if real else _paper(rng, H, W)
+        if rng.random() < cfg.show_through * (0.4 if real else 1.0):  # real paper often shows through already
             ghost = self._ghost(rng, H, W)
             paper = paper * (1 - ghost[..., None] * rng.uniform(0.08, 0.22))
-        ink_color = np.array([rng.uniform(10, 50), rng.uniform(10, 45), rng.uniform(5, 40)], np.float32)
+        ink_color = (self.paper.ink(rng) if real else
+                     np.array([rng.uniform(10, 50), rng.uniform(10, 45), rng.uniform(5, 40)], np.float32))
         img = paper * (1 - ink[..., None]) + ink_color * ink[..., None]
         if cfg.degrade:
             sigma = rng.uniform(0, 1.2)

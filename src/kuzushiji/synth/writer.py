@@ -14,8 +14,9 @@ from ..io.atomic import atomic_open
 from ..io.crop import crop_box
 from ..io.kaggle import write_train_csv
 from ..structures import CharBox
-from .glyphs import GlyphBank
+from .glyphs import GlyphBank, LabelledGlyphs
 from .page import PageConfig, PageRenderer
+from .paper import PaperBank, default_paper_files
 from .stats import load_stats
 from .text import BalancedText, ColumnTexts, default_text_files
 
@@ -28,11 +29,15 @@ def page_seed(seed: int, index: int) -> int:
 
 
 def _init(shared: str, cfg: dict, exclude_fonts: tuple[str, ...], balanced: list[str] | None,
-          only_fonts: tuple[str, ...] = ()) -> None:
+          only_fonts: tuple[str, ...] = (), glyphs: tuple[str, ...] = ()) -> None:
+    """Per worker (OpenCV's thread pool does not survive a fork, so nothing is loaded before it)."""
     cv2.setNumThreads(1)
     bank = GlyphBank(exclude_fonts=exclude_fonts, only_fonts=only_fonts)
     text = BalancedText(balanced) if balanced else ColumnTexts.from_files(default_text_files(shared))
-    _worker["r"] = PageRenderer(bank, text, load_stats(), PageConfig(**cfg))
+    files = default_paper_files(shared) if cfg["real_paper"] > 0 else []
+    paper = PaperBank(files) if files else None
+    real = LabelledGlyphs(list(glyphs), progress=False) if glyphs else None
+    _worker["r"] = PageRenderer(bank, text, load_stats(), PageConfig(**cfg), paper, real)
 
 
 def _page_job(args: tuple[int, int, str, int]) -> tuple[str, list[CharBox]]:
@@ -48,13 +53,15 @@ def _page_job(args: tuple[int, int, str, int]) -> tuple[str, list[CharBox]]:
 
 
 def generate_pages(out: str | Path, n: int, seed: int = 0, workers: int = 2, shared: str | Path = "../shared/data",
-                   cfg: PageConfig | None = None, exclude_fonts: tuple[str, ...] = (), quality: int = 92) -> Path:
-    """Render ``n`` pages into ``out/train_images`` and ``out/train.csv`` (the Kaggle layout)."""
+                   cfg: PageConfig | None = None, exclude_fonts: tuple[str, ...] = (), quality: int = 92,
+                   glyphs: tuple[str, ...] = ()) -> Path:
+    """Render ``n`` pages into ``out/train_images`` and ``out/train.csv`` (the Kaggle layout); ``glyphs``:
+    labelled crop sources (``--source`` specs) whose real glyphs the hands may write with."""
     out = Path(out)
     (out / "train_images").mkdir(parents=True, exist_ok=True)
     cfg = cfg or PageConfig()
     jobs = [(seed, i, str(out), quality) for i in range(n)]
-    init = (str(shared), asdict(cfg), exclude_fonts, None)
+    init = (str(shared), asdict(cfg), exclude_fonts, None, (), glyphs)
     rows: dict[str, list[CharBox]] = {}
     if workers > 1:
         with mp.get_context("fork").Pool(workers, _init, init) as pool:
@@ -67,7 +74,8 @@ def generate_pages(out: str | Path, n: int, seed: int = 0, workers: int = 2, sha
             rows[image_id] = boxes
     write_train_csv(out / "train.csv", rows)
     with atomic_open(out / "synth.json", "w") as f:
-        json.dump({"n": n, "seed": seed, "config": asdict(cfg), "exclude_fonts": list(exclude_fonts)}, f, indent=1)
+        json.dump({"n": n, "seed": seed, "config": asdict(cfg), "exclude_fonts": list(exclude_fonts),
+                   "glyphs": list(glyphs)}, f, indent=1)
     return out
 
 
@@ -82,7 +90,8 @@ def _crop_job(args: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
 
 def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int = 48, seed: int = 0, workers: int = 2,
                    exclude_fonts: tuple[str, ...] = (), height: int = 1200, only_fonts: tuple[str, ...] = (),
-                   jibo: float = 0.0) -> Path:
+                   jibo: float = 0.0, shared: str | Path = "../shared/data", glyphs: tuple[str, ...] = (),
+                   cfg: PageConfig | None = None) -> Path:
     """Class-balanced glyph crops cut from synthetic pages (same renderer and degradations).
 
     Writes ``images.npy`` (N, size, size) uint8 dark-on-light, ``labels.npy`` (N,) int64 indices into
@@ -91,9 +100,9 @@ def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     chars = [chr(int(c[2:], 16)) for c in codes]
-    cfg = PageConfig(height=height, furigana=0.3, spread=0.0, seal=0.05, illustration=0.05, jibo=jibo)
+    cfg = cfg or PageConfig(height=height, furigana=0.3, spread=0.0, seal=0.05, illustration=0.05, jibo=jibo)
     target = per_class * len(codes)
-    init = (".", asdict(cfg), exclude_fonts, chars, only_fonts)
+    init = (str(shared), asdict(cfg), exclude_fonts, chars, only_fonts, glyphs)
     index = {c: i for i, c in enumerate(codes)}
     imgs, labels = [], []
     counts = np.zeros(len(codes), np.int64)
