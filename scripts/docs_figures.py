@@ -1,8 +1,7 @@
-"""Make the documentation figures: real pages beside synthetic ones, and real vs synthetic layout
-statistics (box sizes relative to page height, columns per page, characters per column).
+"""docs/real_vs_synth.png: real pages beside synthetic ones (the layout statistics of both, and how well a
+discriminator tells them apart, come from bench/realism.py -> docs/stats.png).
 
-usage: python scripts/docs_figures.py PICTURE_SYNTH_DIR STATS_SYNTH_DIR [SHARED]
-       -> docs/real_vs_synth.png, docs/stats.png
+usage: python scripts/docs_figures.py SYNTH_DIR [SHARED]
 """
 import sys
 from pathlib import Path
@@ -10,14 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kuzushiji.datasets import load_pages
-from kuzushiji.io.codh import read_coordinate_csv
 from kuzushiji.io.image import load_image
-from kuzushiji.synth.stats import split_columns
 
 synth = Path(sys.argv[1])
-stats_synth = Path(sys.argv[2])
-shared = Path(sys.argv[3] if len(sys.argv) > 3 else "../shared/data")
+shared = Path(sys.argv[2] if len(sys.argv) > 2 else "../shared/data")
 out = Path("docs")
 out.mkdir(exist_ok=True)
 
@@ -46,43 +41,4 @@ w = max(a.shape[1], b.shape[1])
 grid = np.vstack([np.pad(x, ((0, 0), (0, w - x.shape[1]), (0, 0)), constant_values=255) for x in (a, b)])
 cv2.imwrite(str(out / "real_vs_synth.png"), grid[:, :, ::-1])
 
-
-def layout(pages, heights):
-    hs, ncol, percol = [], [], []
-    for boxes, Hp in zip(pages, heights):
-        if len(boxes) < 20:
-            continue
-        hs += [b.h / Hp for b in boxes]
-        cols = split_columns(boxes)
-        ncol.append(len(cols))
-        percol += [len(c) for c in cols]
-    return np.array(hs), np.array(ncol), np.array(percol)
-
-
-codh = read_coordinate_csv(shared / "codh_coordinates_text_only/100241706_coordinate.csv")
-codh2 = read_coordinate_csv(shared / "codh_coordinates_text_only/100249371_coordinate.csv")
-real_l = layout(list(codh.values()) + list(codh2.values()), [3874.0] * len(codh) + [2897.0] * len(codh2))
-recs = load_pages(stats_synth, check_sizes=False)[:400]
-
-
-def reading_sorted(boxes):
-    return sorted(boxes, key=lambda b: (-round(b.cx / 40), b.y))
-
-
-syn_l = layout([reading_sorted(r.boxes) for r in recs], [cv2.imread(str(r.image_path)).shape[0] for r in recs])
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-fig, ax = plt.subplots(1, 3, figsize=(14, 3.6))
-for i, (title, bins) in enumerate([("box height / page height", np.linspace(0, 0.08, 40)),
-                                   ("columns per page", np.arange(0, 26)), ("characters per column", np.arange(0, 40))]):
-    ax[i].hist(real_l[i], bins=bins, density=True, alpha=0.6, label="real (2 CODH books, 135 pages)")
-    ax[i].hist(syn_l[i], bins=bins, density=True, alpha=0.6, label=f"synthetic ({len(recs)} pages)")
-    ax[i].set_title(title)
-    ax[i].legend(fontsize=8)
-fig.tight_layout()
-fig.savefig(out / "stats.png", dpi=100)
-print("wrote docs/real_vs_synth.png docs/stats.png")
+print("wrote docs/real_vs_synth.png")

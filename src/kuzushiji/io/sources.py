@@ -41,6 +41,7 @@ class PageSource:
             try:
                 return load_image(path)
             except DataError as e:
+                path.unlink(missing_ok=True)  # not kept in the cache: the next run fetches it again
                 raise DataError(self.url, e.problem) from None
         if self.pdf_page >= 0:
             return render_pdf_page(self.file, self.pdf_page, self.pdf_dpi)

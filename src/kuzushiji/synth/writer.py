@@ -30,7 +30,7 @@ def page_seed(seed: int, index: int) -> int:
 
 def _init(shared: str, cfg: dict, exclude_fonts: tuple[str, ...], balanced: list[str] | None,
           only_fonts: tuple[str, ...] = (), glyphs: tuple[str, ...] = ()) -> None:
-    """Per worker (OpenCV's thread pool does not survive a fork, so nothing is loaded before it)."""
+    """Per worker process (started by a fork server: OpenCV and onnxruntime thread pools do not survive a fork)."""
     cv2.setNumThreads(1)
     bank = GlyphBank(exclude_fonts=exclude_fonts, only_fonts=only_fonts)
     text = BalancedText(balanced) if balanced else ColumnTexts.from_files(default_text_files(shared))
@@ -64,7 +64,7 @@ def generate_pages(out: str | Path, n: int, seed: int = 0, workers: int = 2, sha
     init = (str(shared), asdict(cfg), exclude_fonts, None, (), glyphs)
     rows: dict[str, list[CharBox]] = {}
     if workers > 1:
-        with mp.get_context("fork").Pool(workers, _init, init) as pool:
+        with mp.get_context("forkserver").Pool(workers, _init, init) as pool:
             for image_id, boxes in tqdm(pool.imap(_page_job, jobs, chunksize=4), total=n, desc="synth pages"):
                 rows[image_id] = boxes
     else:
@@ -107,7 +107,7 @@ def generate_crops(out: str | Path, codes: list[str], per_class: int, size: int 
     imgs, labels = [], []
     counts = np.zeros(len(codes), np.int64)
     jobs = ((seed, i, size) for i in range(10**9))
-    with mp.get_context("fork").Pool(workers, _init, init) as pool, tqdm(total=target, desc="synth crops") as bar:
+    with mp.get_context("forkserver").Pool(workers, _init, init) as pool, tqdm(total=target, desc="synth crops") as bar:
         for crops, cs in pool.imap(_crop_job, jobs, chunksize=2):
             for im, c in zip(crops, cs):
                 k = index[c]
