@@ -113,7 +113,7 @@ def held_out_auc(real: list[np.ndarray], synth: list[np.ndarray], seed: int = 0)
         w = np.where(y_tr == 1, len(y_tr) / (2 * y_tr.sum()), len(y_tr) / (2 * (1 - y_tr).sum())).astype(np.float32)
         model = Disc()
         opt = torch.optim.Adam(model.parameters(), 2e-3)
-        rng = np.random.default_rng(seed + fold)
+        rng = np.random.default_rng(100 * seed + fold)
         for _ in range(12):
             model.train()
             for i in np.array_split(rng.permutation(len(y_tr)), max(1, len(y_tr) // 64)):
@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--glyphs", default=str(REPO / "work/genji_align"),
                     help="real glyphs for the new style (`kuzushiji align` output on the training sides)")
     ap.add_argument("--plot", default=str(REPO / "docs/stats.png"))
+    ap.add_argument("--repeats", type=int, default=3, help="discriminators trained per style (seeds); AUCs averaged")
     a = ap.parse_args()
     torch.set_num_threads(2)
     det = OnnxDetector(asset_path("detector.onnx"))
@@ -174,12 +175,13 @@ def main() -> None:
             bxs = [np.array([[b.x, b.y, b.w, b.h] for b in truth[i]], np.float32).reshape(-1, 4) for i in ids]
             sp, sc, st = collect(imgs, bxs, 1)
             stats[name] = st
-            results[name] = (held_out_auc(rp, sp), held_out_auc(rc, sc))
+            results[name] = [(held_out_auc(rp, sp, k), held_out_auc(rc, sc, k)) for k in range(a.repeats)]
     print(f"real references: {len(real_imgs)} pages; synthetic: {a.pages} pages per style; AUC of a real-vs-synthetic "
           "CNN on held-out pages (0.5 = indistinguishable)\n")
-    print("| synthetic style | page patches AUC | character crops AUC |\n|---|---|---|")
-    for name, (pa, ca) in results.items():
-        print(f"| {name} | {pa:.3f} | {ca:.3f} |")
+    print(f"| synthetic style | page patches AUC | character crops AUC |  (mean ± sd over {a.repeats} discriminators)\n|---|---|---|")
+    for name, r in results.items():
+        pa, ca = np.array(r).T
+        print(f"| {name} | {pa.mean():.3f} ± {pa.std():.3f} | {ca.mean():.3f} ± {ca.std():.3f} |")
     print("\n| statistic (median) | " + " | ".join(stats) + " |\n|---|" + "---|" * len(stats))
     for k, label in (("height", "character height / page height"), ("pitch", "column pitch / page height"),
                      ("per_column", "characters per column"), ("ink", "ink fraction")):
