@@ -56,7 +56,8 @@ def generate_pages(out: str | Path, n: int, seed: int = 0, workers: int = 2, sha
                    cfg: PageConfig | None = None, exclude_fonts: tuple[str, ...] = (), quality: int = 92,
                    glyphs: tuple[str, ...] = ()) -> Path:
     """Render ``n`` pages into ``out/train_images`` and ``out/train.csv`` (the Kaggle layout); ``glyphs``:
-    labelled crop sources (``--source`` specs) whose real glyphs the hands may write with."""
+    labelled crop sources (``--source`` specs) whose real glyphs the hands may write with. With ``workers > 1``
+    the workers start from a fork server, so a calling script needs an ``if __name__ == "__main__":`` guard."""
     out = Path(out)
     (out / "train_images").mkdir(parents=True, exist_ok=True)
     cfg = cfg or PageConfig()
