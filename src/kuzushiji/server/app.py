@@ -113,6 +113,7 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
         return p
 
     def read(page_id: str) -> None:
+        row: dict = {}
         try:
             store.set_status(page_id, "processing")
             row = store.page_row(page_id)

@@ -114,11 +114,13 @@ class Store:
                                  det=ch.det_score, cand=json.dumps([[a.code, round(a.prob, 5)] for a in ch.candidates]),
                                  model=json.dumps([ch.code, *ch.box])))
         with self.engine.begin() as c:
+            if c.execute(text("UPDATE pages SET status = 'done', error = '' WHERE id = :p"),
+                         dict(p=page.image_id)).rowcount != 1:
+                raise NotFound(page.image_id)  # deleted while it was read: nothing is stored
             c.execute(text("DELETE FROM chars WHERE page_id = :p"), dict(p=page.image_id))
             if rows:
                 c.execute(text("INSERT INTO chars (page_id, cid, code, x, y, w, h, col, pos, score, det_score, candidates, model) "
                                "VALUES (:p, :cid, :code, :x, :y, :w, :h, :col, :pos, :score, :det, :cand, :model)"), rows)
-            c.execute(text("UPDATE pages SET status = 'done', error = '' WHERE id = :p"), dict(p=page.image_id))
 
     # characters -------------------------------------------------------------------------------------
     def _chars(self, c: Connection, page_id: str, deleted: bool = False) -> list[dict]:
