@@ -7,19 +7,19 @@ import argparse
 def cmd_data_get(a: argparse.Namespace) -> int:
     from .datasets.download import get_dataset
 
-    folders = get_dataset(a.name, a.output, a.books, a.base_url, progress=not a.quiet)
+    from .datasets.download import BASE_URL
+
+    folders = get_dataset(a.name, a.output, a.books, a.base_url or BASE_URL, progress=not a.quiet)
     print("ready: " + " ".join(str(f) for f in folders))
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    from .datasets.download import BASE_URL, NAMES
-
     d = sub.add_parser("data", help="public datasets").add_subparsers(dest="what", required=True)
     g = d.add_parser("get", help="download kmnist, k49, kkanji or CODH books (checked, resumable, unpacked)")
-    g.add_argument("name", choices=NAMES)
+    g.add_argument("name", help="kmnist, k49, kkanji or codh (an unknown name lists the choices)")
     g.add_argument("books", nargs="*", help="CODH book ids (for 'codh')")
     g.add_argument("-o", "--output", required=True, help="data folder (e.g. data/)")
-    g.add_argument("--base-url", default=BASE_URL, help=f"where the files are served (default {BASE_URL})")
+    g.add_argument("--base-url", help="where the files are served (default: CODH, http://codh.rois.ac.jp)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_data_get)
