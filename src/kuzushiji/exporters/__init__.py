@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -47,14 +48,12 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+@lru_cache(maxsize=None)
 def _template(name: str):
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = _template.__dict__.setdefault("env", None)
-    if env is None:
-        env = _template.env = Environment(loader=PackageLoader("kuzushiji.exporters", "templates"), autoescape=True,
-                                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                          keep_trailing_newline=True)
+    env = Environment(loader=PackageLoader("kuzushiji.exporters", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     return env.get_template(name)
 
 
