@@ -45,7 +45,6 @@ class Hand:
     """How one page is written."""
 
     font: int
-    real: bool  # real glyphs first, the font where they lack a character
     kana_h: float  # base heights relative to the page height (times the page's scale)
     kanji_h: float
 
@@ -76,14 +75,15 @@ class PageRenderer:
         self.cfg = cfg or PageConfig()
         self.paper, self.real = paper, real
 
-    def _hand(self, rng: np.random.Generator) -> Hand | None:
+    def _hand(self, rng: np.random.Generator) -> tuple[Hand | None, bool]:
+        """How the page is written, and whether it uses the real glyphs (where they have the character)."""
         if not self.cfg.hand:
-            return None
+            return None, self.real is not None and rng.random() < self.cfg.real_glyphs
         st = self.stats
         kana = _pct_sample(rng, st["kana_height"])
         ratio = st["kanji_height"]["p50"] / st["kana_height"]["p50"] * float(np.exp(rng.normal(0, 0.08)))
         real = self.real is not None and rng.random() < self.cfg.real_glyphs
-        return Hand(self.bank.pick_hand(rng), real, kana, kana * ratio)
+        return Hand(self.bank.pick_hand(rng), kana, kana * ratio), real
 
     # ---------------------------------------------------------------- layout
     def render(self, rng: np.random.Generator) -> SynthPage:
@@ -94,15 +94,15 @@ class PageRenderer:
         ink = np.zeros((H, W), np.float32)
         boxes: list[CharBox] = []
         halves = [(W // 2, W), (0, W // 2)] if spread else [(0, W)]
-        hand = self._hand(rng)
+        hand, real = self._hand(rng)
         for x0, x1 in halves:
-            self._layout_half(rng, ink, boxes, x0, x1, H, hand)
+            self._layout_half(rng, ink, boxes, x0, x1, H, hand, real)
             if len(boxes) >= cfg.max_chars:
                 break
         image, boxes = self._finish(rng, ink, boxes)
         return SynthPage(image, boxes[: cfg.max_chars])
 
-    def _layout_half(self, rng, ink, boxes, x0, x1, H, hand: Hand | None):
+    def _layout_half(self, rng, ink, boxes, x0, x1, H, hand: Hand | None, real: bool = False):
         cfg, st = self.cfg, self.stats
         scale = float(np.exp(rng.normal(0, cfg.scale_sigma)))
         pitch = _pct_sample(rng, st["column_pitch"]) * H * scale
@@ -126,7 +126,7 @@ class PageRenderer:
             col_top = top + (rng.uniform(0, 4) * kana_h if rng.random() < 0.3 else 0)
             col_bottom = bottom if rng.random() < 0.75 else rng.uniform(col_top + 2 * kana_h, bottom)
             self._column(rng, ink, boxes, cx, col_top, col_bottom, H, scale * (1.35 if heading else 1.0),
-                         pitch, prefer, furigana and not heading, hand)
+                         pitch, prefer, furigana and not heading, hand, real)
         # page number / marginal note outside the frame (unlabelled)
         if rng.random() < 0.4:
             self._free_text(rng, ink, x0 + wpage * rng.uniform(0.02, 0.06), H * rng.uniform(0.3, 0.8), kana_h * 0.6, 2)
@@ -135,7 +135,8 @@ class PageRenderer:
         if rng.random() < cfg.illustration:
             self._illustration(rng, ink, left, top, right, bottom)
 
-    def _column(self, rng, ink, boxes, cx, y, bottom, H, scale, pitch, prefer, furigana, hand: Hand | None = None):
+    def _column(self, rng, ink, boxes, cx, y, bottom, H, scale, pitch, prefer, furigana, hand: Hand | None = None,
+                real: bool = False):
         st, bank, cfg = self.stats, self.bank, self.cfg
         text = self.text.sample(rng, min_len=8)
         start = int(rng.integers(0, max(1, len(text) // 3))) if rng.random() < 0.3 else 0
@@ -151,7 +152,7 @@ class PageRenderer:
             else:
                 h = _pct_sample(rng, st["kana_height" if kana else "kanji_height"]) * H * scale
                 f = bank.pick_font(ch, rng, font)
-            m = self.real.mask(ch, rng) if hand and hand.real else None
+            m = self.real.mask(ch, rng) if real else None
             if m is None:
                 if f is None:
                     continue
