@@ -141,6 +141,8 @@ class Store:
         cols = []
         for col in sorted(columns):
             idx = columns[col]
+            for i in idx:  # as in the CLI's JSON: the index of its column in reading order
+                out[i]["column"] = len(cols)
             xs = [out[i]["box"] for i in idx]
             x0, y0 = min(b[0] for b in xs), min(b[1] for b in xs)
             cols.append({"chars": idx, "box": [x0, y0, max(b[0] + b[2] for b in xs) - x0, max(b[1] + b[3] for b in xs) - y0]})

@@ -248,7 +248,7 @@ $("delete").onclick = async () => {
   state.sel = -1; draw();
 };
 async function move(step) {
-  const p = state.page, c = p.chars[state.sel], col = p.columns[c.column] || p.columns.find((k) => k.chars.includes(state.sel));
+  const p = state.page, c = p.chars[state.sel], col = p.columns.find((k) => k.chars.includes(state.sel));
   const ids = col.chars.map((i) => p.chars[i].id), k = ids.indexOf(c.id), j = k + step;
   if (j < 0 || j >= ids.length) return;
   [ids[k], ids[j]] = [ids[j], ids[k]];
