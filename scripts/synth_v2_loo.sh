@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Issue 11: synthetic pages in one hand on real paper with real glyphs -> detector and classifier -> LOO.
+# Synthetic pages in one hand on real paper with real glyphs -> detector and classifier -> leave-one-page-out
+# (the README table under Synthetic pages). Needs work/genji_align: `kuzushiji align` of the first 55 Genji sides
+# with the shipped models and the V01 text (work/v01.txt), as bench/realism.py uses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KZ=.venv/bin/kuzushiji; PY=.venv/bin/python
@@ -24,3 +26,9 @@ log "pipeline LOO"
 OMP_NUM_THREADS=2 $PY scripts/loo_pipeline.py --det-loo $R/det_loo_v2 --cls-loo $R/cls_loo_v2 --det-synth $R/det_synth_v2/last.pt \
     --cls-synth $R/cls_synth_v2/last.pt --lm src/kuzushiji/assets/lm.npz -o $R/pipeline_loo_v2.json > $R/pipeline_loo_v2.log 2>&1
 log "done"
+# Classifier-only variants of the README table (same training and LOO, crops into work/crops_train_v2b / _v2c):
+#   one hand, no real glyphs:   $KZ synth crops -o $W/crops_train_v2b --top 1500 --per-class 64 --seed 2 --exclude-font kiloji_b.ttf
+#   mixed fonts + real glyphs:  $KZ synth crops -o $W/crops_train_v2c --top 1500 --per-class 64 --seed 2 --exclude-font kiloji_b.ttf \
+#                                   --style mixed --glyphs $W/genji_align
+#   then: $KZ train classifier --source CROPS --val $REAL --val $W/crops_heldout_font_v2 --out $R/cls_synth_v2X --epochs 10 \
+#             --batch 256 --lr 3e-3;  $PY scripts/loo.py classifier --init $R/cls_synth_v2X/last.pt --synth CROPS --out $R/cls_loo_v2X
