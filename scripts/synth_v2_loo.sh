@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Synthetic pages in one hand on real paper with real glyphs -> detector and classifier -> leave-one-page-out
-# (the README table under Synthetic pages). Needs work/genji_align: `kuzushiji align` of the first 55 Genji sides
-# with the shipped models and the V01 text (work/v01.txt), as bench/realism.py uses it.
+# (the README table under Synthetic pages). Real glyphs: `kuzushiji align` of the first 55 Genji sides with the
+# shipped models and the V01 text (work/genji_align, which bench/realism.py uses too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KZ=.venv/bin/kuzushiji; PY=.venv/bin/python
@@ -9,6 +9,12 @@ REAL=../shared/data/kuzushiji_pages_100241706
 W=work; R=runs
 export OMP_NUM_THREADS=1
 log() { echo "[$(date +%H:%M:%S)] $*"; }
+log "real glyphs: the Genji training sides aligned with their text (the last 8 sides stay held out)"
+if [ ! -f $W/genji_align/train.csv ]; then
+  mkdir -p $W
+  $PY -c "import csv; print('\n'.join(r['text'] for r in csv.DictReader(open('../shared/data/genji_transcription/genji_text_lines.csv', encoding='utf-8')) if r['vol'] == 'V01'))" > $W/v01.txt
+  $KZ align $(ls ../shared/data/codh_pages_unlabeled/images/200010454_*.jpg | head -n -8) --text $W/v01.txt -o $W/genji_align --quiet
+fi
 log "pages"
 [ -f $W/synth_det_v2/train.csv ] || $KZ synth pages -o $W/synth_det_v2 -n 3000 --seed 1 --glyphs $W/genji_align > $R/v2_pages.log 2>&1
 log "crops"
