@@ -39,7 +39,7 @@ def main() -> None:
             rows.append((engine, r.done, r.failed, dt, r.done / dt))
     same = files["local"] == files["ray"]
     print(f"{len(sources)} pages from {SHARED / 'codh_pages_unlabeled/images'}, all formats, 2 cores\n")
-    print(f"| engine | pages | failed | seconds | pages/s |\n|---|---|---|---|---|")
+    print("| engine | pages | failed | seconds | pages/s |\n|---|---|---|---|---|")
     for e, d, f, dt, pps in rows:
         print(f"| {e}{' (%d workers)' % a.workers if e == 'ray' else ''} | {d} | {f} | {dt:.1f} | {pps:.2f} |")
     print(f"\noutputs identical: {same} ({len(files['local'])} files)")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -159,16 +158,15 @@ def main() -> None:
     real_imgs = [page_gray(p) for p in real_pages()]
     real_boxes = [det(g, 0.5) for g in real_imgs]
     styles = {"mixed fonts (before)": (PageConfig(height=H, hand=False, real_paper=0.0), ()),
-              "one hand, real paper (after)": (PageConfig(height=H), ()),
-              "one hand, real paper, real glyphs (after)": (PageConfig(height=H), (a.glyphs,) if Path(a.glyphs).is_dir() else ())}
-    results, stats = {}, {"real": collect(real_imgs, real_boxes, 0)[2]}
-    rp, rc, _ = collect(real_imgs, real_boxes, 0)
+              "one hand, real paper (after)": (PageConfig(height=H), ())}
+    if Path(a.glyphs).is_dir():
+        styles["one hand, real paper, real glyphs (after)"] = (PageConfig(height=H), (a.glyphs,))
+    rp, rc, real_stats = collect(real_imgs, real_boxes, 0)
+    results, stats = {}, {"real": real_stats}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (cfg, glyphs) in styles.items():
-            if name.endswith("glyphs (after)") and not glyphs:
-                continue
             out = Path(tmp) / str(len(results))
-            generate_pages(out, a.pages, seed=7, workers=2, shared=SHARED, cfg=replace(cfg), glyphs=glyphs)
+            generate_pages(out, a.pages, seed=7, workers=2, shared=SHARED, cfg=cfg, glyphs=glyphs)
             truth = dict(read_train_csv(out / "train.csv"))
             ids = sorted(truth)
             imgs = [load_image(out / "train_images" / f"{i}.jpg", "L") for i in ids]

@@ -6,7 +6,6 @@ import io
 import sqlite3
 import time
 import zipfile
-from pathlib import Path
 
 import pytest
 from PIL import Image

@@ -30,8 +30,8 @@ def cmd_recognize(a: argparse.Namespace) -> int:
         return 2
     out = OutputFolder(a.output, sorted({s.file for s in sources if s.file}), a.into_input_folder)
     rec = RecognizerOptions(a.detector, a.classifier, a.threads, a.threshold, a.tta, not a.no_lm, a.det_tta)
-    r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), getattr(a, "engine", "local"),
-                  getattr(a, "address", None), a.resume, not a.quiet, say, getattr(a, "workers", 0))
+    r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), a.engine, a.address, a.resume, not a.quiet,
+                  say, a.workers)
     print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
           + (f"; {r.rows} row(s) in {out.path / 'submission.csv'}" if "csv" in formats else "")
           + "; per page " + ", ".join(output_names("<id>", formats, a.overlay)))
@@ -146,7 +146,7 @@ def _page_args(r: argparse.ArgumentParser) -> None:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("recognize", help="read pages: characters, text in reading order, competition CSV, XML")
     _page_args(r)
-    r.set_defaults(func=cmd_recognize)
+    r.set_defaults(func=cmd_recognize, engine="local", address=None, workers=0)
 
     b = sub.add_parser("batch", help="recognize many pages on this machine or a Ray cluster (same outputs)")
     _page_args(b)

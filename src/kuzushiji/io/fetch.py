@@ -8,9 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .. import __version__
 from ..errors import DataError
@@ -122,22 +120,3 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
             if total is not None and part.stat().st_size < total:
                 raise ConnectionError(f"connection closed after {part.stat().st_size} of {total} bytes")
 
-
-def download_all(jobs: Iterable[tuple[str, Path]], workers: int = 4,
-                 on_error: Callable[[str, DataError], None] | None = None) -> dict[str, Path | None]:
-    """Fetch several URLs concurrently (at most ``workers``, and the per-process limit); url -> file or None."""
-    jobs = list(jobs)
-    out: dict[str, Path | None] = {}
-
-    def one(job: tuple[str, Path]) -> None:
-        url, dest = job
-        try:
-            out[url] = download(url, dest)
-        except DataError as e:
-            out[url] = None
-            if on_error:
-                on_error(url, e)
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(one, jobs))
-    return out

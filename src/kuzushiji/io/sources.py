@@ -51,7 +51,12 @@ class PageSource:
         """Download a remote image into the cache now (a pool can fetch ahead of recognition); its file."""
         if not self.url:
             return None
-        return download(self.url, cache_path(self.url, self.cache_dir or default_cache_dir() / "iiif", ".img"))
+        return download(self.url, cache_path(self.url, iiif_cache(self.cache_dir), ".img"))
+
+
+def iiif_cache(cache_dir: str | Path | None) -> Path:
+    """Where downloaded IIIF images and manifests are kept: ``cache_dir``, else ``~/.cache/kuzushiji/iiif``."""
+    return Path(cache_dir) if cache_dir else default_cache_dir() / "iiif"
 
 
 def expand_sources(inputs: list[str], recursive: bool = False, cache_dir: str | Path | None = None,
@@ -61,7 +66,7 @@ def expand_sources(inputs: list[str], recursive: bool = False, cache_dir: str | 
     IIIF canvas (manifest URL or ``.json`` file, v2 or v3) as ``<name>_p0001``... Errors in one input
     (an unreadable PDF or manifest) are reported through ``warn`` and the others go on."""
     warn = warn or (lambda m: None)
-    cache = str(Path(cache_dir) if cache_dir else default_cache_dir() / "iiif")
+    cache = str(iiif_cache(cache_dir))
     entries: list[tuple[str, str | Path]] = []  # ("iiif", manifest) or ("file", path), in input order
     for item in inputs:
         if is_url(item) or (Path(item).suffix.lower() == MANIFEST_SUFFIX and Path(item).is_file()):
