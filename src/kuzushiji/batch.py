@@ -23,20 +23,24 @@ from .io.sources import PageSource
 class RecognizerOptions:
     """What a worker needs to build its own :class:`~kuzushiji.predictor.Recognizer` (models load once per worker)."""
 
-    detector: str | None = None
-    classifier: str | None = None
+    detector: tuple[str, ...] | None = None  # several: boxes fused
+    classifier: tuple[str, ...] | None = None  # several: probabilities averaged
     threads: int = 0
     threshold: float | None = None
     tta: bool = False
     lm: bool = True
     det_tta: bool = False
+    mode: str = "fast"  # "accurate": what predictor.MODES turns on
+    fp_filter: str | None = None
 
     def build(self, threads: int | None = None):
         from .predictor import Recognizer
 
-        return Recognizer(self.detector, self.classifier, threads=self.threads if threads is None else threads,
-                          det_threshold=self.threshold, tta=self.tta, lm_weight=None if self.lm else 0.0,
-                          det_scales=(0.9, 1.0, 1.1) if self.det_tta else (1.0,))
+        return Recognizer(self.detector or None, self.classifier or None,
+                          threads=self.threads if threads is None else threads, det_threshold=self.threshold,
+                          tta=self.tta, lm_weight=None if self.lm else 0.0,
+                          det_scales=(0.9, 1.0, 1.1) if self.det_tta else None, mode=self.mode,
+                          fp_filter=self.fp_filter)
 
 
 @dataclass(frozen=True)

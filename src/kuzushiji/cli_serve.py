@@ -14,7 +14,13 @@ def cmd_serve(a: argparse.Namespace) -> int:
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {a.host}: anyone who can reach this machine can read and edit the pages",
               file=sys.stderr)
-    app = create_app(a.data, a.db, a.workers, max_upload_bytes=a.max_upload_mb << 20)
+    recognizer = None
+    if a.accurate:
+        from .predictor import Recognizer
+
+        def recognizer():
+            return Recognizer(mode="accurate")
+    app = create_app(a.data, a.db, a.workers, recognizer, max_upload_bytes=a.max_upload_mb << 20)
     print(f"kuzushiji: http://{a.host}:{a.port}/  (API docs at /docs; data in {Path(a.data).resolve()})", flush=True)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
     return 0
@@ -47,6 +53,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--db", help="database URL instead of DATA/kuzushiji.sqlite (e.g. postgresql://user@host/db)")
     s.add_argument("--workers", type=int, default=1, help="pages read at once")
     s.add_argument("--max-upload-mb", type=int, default=50)
+    s.add_argument("--accurate", action="store_true", help="read pages in the recognizer's accurate mode")
     s.set_defaults(func=cmd_serve)
     e = sub.add_parser("export-corrections", help="corrected pages as Kaggle train.csv + train_images/")
     e.add_argument("--data", required=True, help="the --data folder of `kuzushiji serve`")

@@ -7,13 +7,15 @@ from __future__ import annotations
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Sequence, Union
 
 import numpy as np
 from PIL import Image
 
 from .errors import DataError
 from .inference.classifier import OnnxClassifier
-from .inference.detector import OnnxDetector
+from .fp_filter import FPFilter, box_features
+from .inference.detector import OnnxDetector, fuse_boxes
 from .io.image import as_gray, read_page
 from .language_model import NgramLM
 from .reading_order import group_columns
@@ -26,26 +28,68 @@ def asset_path(name: str) -> Path:
     return Path(str(resources.files("kuzushiji") / "assets" / name))
 
 
-class Recognizer:
-    """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text."""
+ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 
-    def __init__(self, detector: str | Path | None = None, classifier: str | Path | None = None,
+# What each mode turns on (measured in bench/accuracy.py; the README's table). "accurate" uses these bundled
+# files when they are present and the caller has not passed models of their own.
+MODES: dict[str, dict] = {
+    "fast": {"det_scales": (1.0,), "classifiers": (), "fp_filter": None},
+    "accurate": {"det_scales": (0.9, 1.0, 1.1), "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json"},
+}
+
+
+def _paths(given, default: str) -> list[Path]:
+    if given is None:
+        return [asset_path(default)]
+    return [Path(p) for p in ([given] if isinstance(given, (str, Path)) else given)]
+
+
+class Recognizer:
+    """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text.
+
+    ``mode="fast"`` (default): one detector pass, one classifier. ``mode="accurate"``: multi-scale detection
+    with box fusion, the bundled classifier ensemble and the false-positive filter (what :data:`MODES`
+    lists). Several ``detector``/``classifier`` paths make an ensemble: boxes fused, probabilities averaged
+    (the classifiers must share their set of classes).
+    """
+
+    def __init__(self, detector: ModelPaths = None, classifier: ModelPaths = None,
                  threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
                  min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
-                 tta: bool = False, det_scales: tuple[float, ...] = (1.0,)) -> None:
-        det = Path(detector) if detector else asset_path("detector.onnx")
-        cls = Path(classifier) if classifier else asset_path("classifier.onnx")
-        for p in (det, cls):
+                 tta: bool = False, det_scales: tuple[float, ...] | None = None, mode: str = "fast",
+                 fp_filter: str | Path | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+        m = MODES[mode]
+        dets = _paths(detector, "detector.onnx")
+        clss = _paths(classifier, "classifier.onnx")
+        if classifier is None:
+            clss += [p for p in map(asset_path, m["classifiers"]) if p.is_file()]
+        if fp_filter is None and m["fp_filter"] and detector is None and classifier is None:
+            bundled = asset_path(m["fp_filter"])
+            fp_filter = bundled if bundled.is_file() else None
+        for p in dets + clss:
             if not p.is_file():
                 raise DataError(p, "model file not found (run `make models` or pass --detector/--classifier)")
-        self.detector = OnnxDetector(det, threads=threads)
+        self.mode = mode
+        self.detectors = [OnnxDetector(p, threads=threads) for p in dets]
+        self.detector = self.detectors[0]
         if det_threshold is not None:
-            self.detector.threshold = check_threshold(det_threshold)
-        self.classifier = OnnxClassifier(cls, threads=threads)
+            for d in self.detectors:
+                d.threshold = check_threshold(det_threshold)
+        self.classifiers = [OnnxClassifier(p, threads=threads) for p in clss]
+        self.classifier = self.classifiers[0]
+        self._columns = []  # each classifier's class order -> the first's
+        for p, c in zip(clss, self.classifiers):
+            if set(c.codes) != set(self.classifier.codes):
+                raise DataError(p, f"an ensemble's classifiers must share their classes ({clss[0].name} differs)")
+            pos = {code: j for j, code in enumerate(c.codes)}
+            self._columns.append(np.array([pos[code] for code in self.classifier.codes]))
         self.top_k = top_k
         self.tta = tta
-        self.det_scales = tuple(det_scales)  # several: multi-scale detection with box fusion
+        self.det_scales = tuple(det_scales) if det_scales is not None else m["det_scales"]
         self.min_score = min_score
+        self.fp_filter = FPFilter.load(fp_filter) if fp_filter else None
         lm_path = Path(lm) if lm else asset_path("lm.npz")
         self.lm = NgramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
         self.lm_weight = 0.0
@@ -54,16 +98,86 @@ class Recognizer:
             unk = len(self.lm.codes) - 1
             self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
 
-    def _classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
-        """Class probabilities of the detected boxes; with TTA, averaged over two crop framings."""
+    def detect(self, gray: np.ndarray) -> np.ndarray:
+        """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors and scales."""
+        if len(self.detectors) == 1:
+            return self.detector(gray, scales=self.det_scales)
+        t = self.detector.threshold
+        fused = fuse_boxes([r for d in self.detectors for r in d.runs(gray, 0.5 * t, self.det_scales)])
+        return fused[fused[:, 4] >= t]
+
+    def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
+        """Class probabilities of the detected boxes, averaged over the classifiers (and, with TTA, over two
+        crop framings)."""
         size = self.classifier.size
         if len(det) == 0:
             return np.zeros((0, len(self.classifier.codes)), np.float32)
         boxes = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h, _ in det]
-        probs = self.classifier.predict(np.stack([crop_box(gray, b, size) for b in boxes]))
-        if self.tta:
-            probs = 0.5 * (probs + self.classifier.predict(np.stack([crop_box(gray, b, size, pad=0.16) for b in boxes])))
-        return probs
+        framings = [0.08, 0.16] if self.tta else [0.08]
+        crops: dict[tuple[int, float], np.ndarray] = {}
+        probs = np.zeros((len(det), len(self.classifier.codes)), np.float32)
+        for c, columns in zip(self.classifiers, self._columns):
+            for pad in framings:
+                if (c.size, pad) not in crops:
+                    crops[c.size, pad] = np.stack([crop_box(gray, b, c.size, pad=pad) for b in boxes])
+                probs += c.predict(crops[c.size, pad])[:, columns]
+        return probs / (len(self.classifiers) * len(framings))
+
+    def read_columns(self, det: np.ndarray, probs: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, list[list[int]], np.ndarray]:
+        """Top-k candidates, the chosen candidate per box (language model over each column), the columns in
+        reading order and the LM log-probability of each chosen character."""
+        codes = self.classifier.codes
+        k = min(self.top_k, len(codes))
+        top = np.argsort(-probs, axis=1)[:, :k] if len(probs) else np.zeros((0, k), np.int64)
+        columns_idx = group_columns(det[:, :4])
+        choice = np.zeros(len(det), np.int64)
+        lm_lp = np.zeros(len(det), np.float32)
+        if self.lm is not None and self.lm_weight > 0:
+            start = len(self.lm.codes)
+            for idx in columns_idx:
+                ci = np.array([[self._lm_index[codes[j]] for j in top[i]] for i in idx])
+                cl = np.log(np.take_along_axis(probs[idx], top[idx], 1) + 1e-9)
+                choice[idx] = self.lm.viterbi(ci, cl, self.lm_weight)
+                seq = np.r_[start, start, ci[np.arange(len(idx)), choice[idx]]]
+                lm_lp[idx] = self.lm.logprob(seq[:-2], seq[1:-1], seq[2:])
+        return top, choice, columns_idx, lm_lp
+
+    def features(self, det: np.ndarray, probs: np.ndarray, width: int, height: int) -> np.ndarray:
+        """The false-positive filter's features of every box (:func:`kuzushiji.fp_filter.box_features`)."""
+        top, choice, columns_idx, lm_lp = self.read_columns(det, probs)
+        return box_features(det, probs, top, choice, columns_idx, lm_lp, width, height)
+
+    def assemble(self, image_id: str, width: int, height: int, det: np.ndarray, probs: np.ndarray,
+                 timings: dict[str, float] | None = None, source: str = "") -> Page:
+        """Candidates, language model, false-positive filter and reading order -> :class:`Page`."""
+        top, choice, columns_idx, lm_lp = self.read_columns(det, probs)
+        keep = np.ones(len(det), bool)
+        if self.fp_filter is not None and len(det):
+            keep = self.fp_filter.keep(box_features(det, probs, top, choice, columns_idx, lm_lp, width, height))
+        codes = self.classifier.codes
+        chars: list[Char] = []
+        columns: list[Column] = []
+        for ci, idx in enumerate(columns_idx):
+            members = []
+            for i in idx:
+                cands = [Candidate(codes[j], code_to_char(codes[j]) if codes[j] != RARE else "〓", float(probs[i, j]))
+                         for j in top[i]]
+                best = cands[choice[i]]
+                if best.code == RARE:
+                    best = next((c for c in cands if c.code != RARE), None)
+                x, y, w, h, s = (float(v) for v in det[i])
+                if best is None or s * best.prob < self.min_score or not keep[i]:
+                    continue
+                members.append(len(chars))
+                chars.append(Char((x, y, w, h), best.code, best.char, s * best.prob, s, cands, len(columns)))
+            if members:
+                xs = np.array([chars[m].box for m in members], np.float32)
+                x0, y0 = xs[:, 0].min(), xs[:, 1].min()
+                columns.append(Column(members, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
+                                                float((xs[:, 1] + xs[:, 3]).max() - y0))))
+        return Page(image_id, width, height, chars, columns, {k: round(v, 4) for k, v in (timings or {}).items()},
+                    source)
 
     def recognize(self, image: np.ndarray | Image.Image | str | Path, image_id: str | None = None) -> Page:
         """Read one page: a file path, a numpy array (gray, RGB or RGBA; uint8, uint16, bool or float in
@@ -82,48 +196,17 @@ class Recognizer:
         H, W = gray.shape
         if H < 32 or W < 32:
             raise DataError(image_id, f"image too small ({W}x{H})")
-
         t = time.perf_counter()
-        det = self.detector(gray, scales=self.det_scales)
+        det = self.detect(gray)
         timings["detect"] = time.perf_counter() - t
-
         t = time.perf_counter()
-        probs = self._classify(gray, det)
+        probs = self.classify(gray, det)
         timings["classify"] = time.perf_counter() - t
-
         t = time.perf_counter()
-        codes = self.classifier.codes
-        k = min(self.top_k, len(codes))
-        top = np.argsort(-probs, axis=1)[:, :k] if len(probs) else np.zeros((0, k), np.int64)
-        columns_idx = group_columns(det[:, :4])
-        choice = np.zeros(len(det), np.int64)  # which candidate each character takes
-        if self.lm is not None and self.lm_weight > 0:
-            for idx in columns_idx:
-                ci = np.array([[self._lm_index[codes[j]] for j in top[i]] for i in idx])
-                cl = np.log(np.take_along_axis(probs[idx], top[idx], 1) + 1e-9)
-                choice[idx] = self.lm.viterbi(ci, cl, self.lm_weight)
-        chars: list[Char] = []
-        columns: list[Column] = []
-        for ci, idx in enumerate(columns_idx):
-            members = []
-            for i in idx:
-                cands = [Candidate(codes[j], code_to_char(codes[j]) if codes[j] != RARE else "〓", float(probs[i, j]))
-                         for j in top[i]]
-                best = cands[choice[i]]
-                if best.code == RARE:
-                    best = next((c for c in cands if c.code != RARE), None)
-                x, y, w, h, s = (float(v) for v in det[i])
-                if best is None or s * best.prob < self.min_score:
-                    continue
-                members.append(len(chars))
-                chars.append(Char((x, y, w, h), best.code, best.char, s * best.prob, s, cands, ci))
-            if members:
-                xs = np.array([chars[m].box for m in members], np.float32)
-                x0, y0 = xs[:, 0].min(), xs[:, 1].min()
-                columns.append(Column(members, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
-                                                float((xs[:, 1] + xs[:, 3]).max() - y0))))
+        page = self.assemble(image_id, W, H, det, probs, source=source)
         timings["layout"] = time.perf_counter() - t
-        return Page(image_id, W, H, chars, columns, {k: round(v, 4) for k, v in timings.items()}, source)
+        page.timings = {k: round(v, 4) for k, v in timings.items()}
+        return page
 
 
 def check_threshold(t: float) -> float:

@@ -72,14 +72,18 @@ class OnnxDetector:
         page is detected at each and the boxes fused (:func:`fuse_boxes`) before thresholding."""
         t = self.threshold if threshold is None else threshold
         if tuple(scales) == (1.0,):
-            (heat, size, off), scale = self.raw(gray)
-            return decode(heat[0], size[0], off[0], scale, t)
-        runs = []
-        for s in scales:
-            (heat, size, off), scale = self.raw(gray, max(256, int(round(self.height * s / 32)) * 32))
-            runs.append(decode(heat[0], size[0], off[0], scale, 0.5 * t))
-        fused = fuse_boxes(runs)
+            return self.runs(gray, t)[0]
+        fused = fuse_boxes(self.runs(gray, 0.5 * t, scales))
         return fused[fused[:, 4] >= t]
+
+    def runs(self, gray: np.ndarray, threshold: float, scales: tuple[float, ...] = (1.0,)) -> list[np.ndarray]:
+        """One decoded detection per scale, each kept down to ``threshold`` (for fusing several runs)."""
+        out = []
+        for s in scales:
+            height = self.height if s == 1.0 else max(256, int(round(self.height * s / 32)) * 32)
+            (heat, size, off), scale = self.raw(gray, height)
+            out.append(decode(heat[0], size[0], off[0], scale, threshold))
+        return out
 
 
 def fuse_boxes(runs: list[np.ndarray], iou: float = 0.55) -> np.ndarray:

@@ -91,8 +91,11 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
     y = to_labels(train.codes, classes)
     train, y = train.subset(y >= 0), y[y >= 0]
     vals = {Path(s).name: load_source(s, cfg.size) for s in cfg.val}
-    kw = {"l2_softmax": cfg.l2_softmax} if cfg.l2_softmax else {}
-    model = create_model(cfg.model, num_classes=len(classes), **kw).to(device).to(memory_format=torch.channels_last)
+    arch, kw = cfg.model, ({"l2_softmax": cfg.l2_softmax} if cfg.l2_softmax else {})
+    if ckpt_init is not None:  # fine-tuning keeps the pretrained architecture (family, head)
+        arch = ckpt_init["model_name"]
+        kw = {k: v for k, v in ckpt_init.get("model_kwargs", {}).items() if k != "num_classes"}
+    model = create_model(arch, num_classes=len(classes), **kw).to(device).to(memory_format=torch.channels_last)
     if ckpt_init is not None:
         model.load_state_dict(ckpt_init["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -155,7 +158,7 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
         history.plot(out / "curves.png", [("loss", ["loss"]), ("accuracy", ["train_acc"] + [f"{n}_acc" for n in vals])])
         score = np.mean([r["accuracy"] for r in reports.values()]) if reports else row["train_acc"]
         state = {"model": unwrap(model).state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
-                 "best": best, "codes": classes, "model_name": cfg.model, "model_kwargs": {"num_classes": len(classes), **kw},
+                 "best": best, "codes": classes, "model_name": arch, "model_kwargs": {"num_classes": len(classes), **kw},
                  "input_size": cfg.size, "config": asdict(cfg), "train_counts": dict(counts)}
         if score >= best:
             best = state["best"] = float(score)

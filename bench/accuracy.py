@@ -1,0 +1,226 @@
+"""The winners' accuracy tricks, each measured leave-one-page-out on the 4 dev pages (book 100241706) and on
+the held-out Genji sides (200010454_00030_1 .. 00033_2, never used for any label).
+
+    python bench/accuracy.py --det-loo runs/det_loo_v2 --cls-loo A=runs/cls_loo_v2c --cls-loo B=runs/cls_loo_l2 \
+        [--cls-loo C=runs/cls_loo_v2] [--save-filter F.json --filter-config tta+A+B] -o runs/accuracy.json
+
+For each fold (one dev page held out) the fold's detector and classifiers (trained without that page) read
+every dev page and the 8 held-out Genji sides once per detector setting; the configurations below are then
+assembled from those readings. The detection threshold and language-model weight are chosen on the fold's
+three training pages; the false-positive filter of fold k is LightGBM trained on the other folds' held-out
+pages (each read by its own fold's models, so the filter never sees a page its models trained on), its
+threshold chosen by an inner leave-one-page-out over those pages. Reported per configuration: competition
+F1 (P/R), detection F1, classifier top-1 on the truth boxes, text CER on the Genji block (mean over the
+four folds' models) and seconds per page (fold-1 models, 4 dev pages, 2 threads).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from align import edit_distance, reading  # noqa: E402
+
+from kuzushiji import Recognizer  # noqa: E402
+from kuzushiji.align import Aligner  # noqa: E402
+from kuzushiji.datasets.pages import load_pages  # noqa: E402
+from kuzushiji.fp_filter import best_threshold, box_features, train_filter  # noqa: E402
+from kuzushiji.io.crop import crop_box  # noqa: E402
+from kuzushiji.io.image import read_page  # noqa: E402
+from kuzushiji.metrics import Counts, match_page  # noqa: E402
+from kuzushiji.train.onnx_export import export_classifier, export_detector  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared/data"
+THRESHOLDS = (0.3, 0.4, 0.5)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+DET = {"single": (1.0,), "tta": (0.9, 1.0, 1.1)}
+
+
+def genji_block() -> tuple[list[Path], str]:
+    """The held-out Genji sides and their reference text (the span the aligner finds for them)."""
+    sides = sorted((SHARED / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))[-8:]
+    lines = [r["text"] for r in csv.DictReader(open(SHARED / "genji_transcription/genji_text_lines.csv",
+                                                     encoding="utf-8")) if r["vol"] == "V01"]
+    aligner, rec = Aligner("\n".join(lines)), Recognizer(top_k=10, lm_weight=0.0)
+    spans = [aligner.align(rec.recognize(p)) for p in sides]
+    return sides, reading(aligner.text[spans[0].start: max(s.end for s in spans)])
+
+
+class Fold:
+    """One fold's models and its cached readings: per page and detector setting, boxes at the lowest
+    threshold and each classifier's probabilities (in the first classifier's class order)."""
+
+    def __init__(self, det: Path, classifiers: dict[str, Path], lm: str) -> None:
+        self.rec = Recognizer(det, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5)
+        self.names = list(classifiers)
+        self.cache: dict[tuple[str, str], tuple[np.ndarray, dict[str, np.ndarray], int, int]] = {}
+
+    def read(self, path: Path, det_setting: str):
+        key = (path.stem, det_setting)
+        if key not in self.cache:
+            _, gray = read_page(path)
+            self.rec.det_scales = DET[det_setting]
+            det = self.rec.detect(gray)
+            probs = self.classify(gray, det[:, :4])
+            self.cache[key] = (det, probs, gray.shape[1], gray.shape[0])
+        return self.cache[key]
+
+    def classify(self, gray: np.ndarray, boxes: np.ndarray) -> dict[str, np.ndarray]:
+        from kuzushiji.structures import CharBox
+
+        out = {}
+        if len(boxes) == 0:
+            return {n: np.zeros((0, len(self.rec.classifier.codes)), np.float32) for n in self.names}
+        crops = np.stack([crop_box(gray, CharBox("", *map(float, b)), self.rec.classifier.size) for b in boxes])
+        for n, c, cols in zip(self.names, self.rec.classifiers, self.rec._columns):
+            out[n] = c.predict(crops)[:, cols]
+        return out
+
+    def page(self, path: Path, det_setting: str, members: list[str], t: float, w: float, keep=None):
+        det, probs, W, H = self.read(path, det_setting)
+        m = det[:, 4] >= t
+        p = np.mean([probs[n] for n in members], 0)[m] if len(det) else np.zeros((0, len(self.rec.classifier.codes)))
+        self.rec.lm_weight = w
+        d = det[m]
+        saved = self.rec.fp_filter
+        self.rec.fp_filter = keep
+        page = self.rec.assemble(path.stem, W, H, d, p)
+        self.rec.fp_filter = saved
+        return page, d, p
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--det-loo", required=True)
+    ap.add_argument("--cls-loo", action="append", required=True, help="NAME=classifier LOO folder")
+    ap.add_argument("--lm", default="src/kuzushiji/assets/lm.npz")
+    ap.add_argument("--cache", default="runs/accuracy_onnx")
+    ap.add_argument("--save-filter", help="write the filter of --filter-config trained on all four folds here")
+    ap.add_argument("--filter-config", default="tta+A")
+    ap.add_argument("-o", "--output", required=True)
+    a = ap.parse_args()
+    recs = load_pages(SHARED / "kuzushiji_pages_100241706")
+    truth = {r.image_id: r.boxes for r in recs}
+    dev = {r.image_id: r.image_path for r in recs}
+    cls_dirs = dict(x.split("=", 1) for x in a.cls_loo)
+    names = list(cls_dirs)
+    sides, ref = genji_block()
+    cache = Path(a.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    folds: dict[str, Fold] = {}
+    for k in dev:
+        d = cache / f"det_{k}.onnx"
+        if not d.is_file():
+            export_detector(Path(a.det_loo) / f"det_{k}/last.pt", d)
+        cl = {}
+        for n, folder in cls_dirs.items():
+            cl[n] = cache / f"cls_{n}_{k}.onnx"
+            if not cl[n].is_file():
+                export_classifier(Path(folder) / f"cls_{k}/last.pt", cl[n])
+        folds[k] = Fold(d, cl, a.lm)
+    # the ensembles to try: each classifier alone, then the first with each other, then all
+    subsets = [[n] for n in names] + [[names[0], n] for n in names[1:]] + ([names] if len(names) > 2 else [])
+    configs = [(ds, ms) for ds in DET for ms in subsets]
+
+    def f1_pages(fold: Fold, ids, ds, ms, t, w) -> Counts:
+        c = Counts()
+        for i in ids:
+            c += match_page(truth[i], fold.page(dev[i], ds, ms, t, w)[0].points())[0]
+        return c
+
+    results = {}
+    filter_data = {}
+    for ds, ms in configs:
+        name = f"{ds}+{'+'.join(ms)}"
+        comp, detc, comp_f, hits, n_crops, cers, cers_f = Counts(), Counts(), Counts(), 0, 0, [], []
+        chosen, feats = {}, {}
+        for k, fold in folds.items():
+            train = [i for i in dev if i != k]
+            t, w = max(product(THRESHOLDS, WEIGHTS), key=lambda tw: f1_pages(fold, train, ds, ms, *tw).f1)
+            chosen[k] = (t, w)
+            page, d, p = fold.page(dev[k], ds, ms, t, w)
+            comp += match_page(truth[k], page.points())[0]
+            detc += match_page(truth[k], page.points(), class_agnostic=True)[0]
+            # filter data: the held-out page read at the lowest threshold, features in reading order
+            page0, d0, p0 = fold.page(dev[k], ds, ms, min(THRESHOLDS), w)
+            x = fold.rec.features(d0, p0, page0.width, page0.height)
+            order = np.concatenate(fold.rec.read_columns(d0, p0)[2]) if len(d0) else np.zeros(0, int)
+            used = match_page(truth[k], page0.points())[2]
+            feats[k] = (x[order], used)
+            # classifier top-1 on the truth boxes of the held-out page
+            _, gray = read_page(dev[k])
+            boxes = np.array([[b.x, b.y, b.w, b.h] for b in truth[k]], np.float32)
+            pr = np.mean([v for n, v in fold.classify(gray, boxes).items() if n in ms], 0)
+            codes = fold.rec.classifier.codes
+            hits += sum(codes[j] == b.code for j, b in zip(pr.argmax(1), truth[k]))
+            n_crops += len(boxes)
+            hyp = reading("".join(fold.page(s, ds, ms, t, w)[0].text.replace("\n", "") for s in sides))
+            cers.append(edit_distance(hyp, ref) / len(ref))
+        # false-positive filter, leave-one-page-out at the level of the filter too
+        for k, fold in folds.items():
+            others = [j for j in dev if j != k]
+            oof_p, oof_y, n_truth = [], [], 0
+            for j in others:
+                inner = [i for i in others if i != j]
+                f = train_filter(np.concatenate([feats[i][0] for i in inner]), np.concatenate([feats[i][1] for i in inner]))
+                oof_p.append(f.predict(feats[j][0]))
+                oof_y.append(feats[j][1])
+                n_truth += len(truth[j])
+            thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), n_truth)
+            filt = train_filter(np.concatenate([feats[j][0] for j in others]),
+                                np.concatenate([feats[j][1] for j in others]), threshold=thr)
+            t, w = chosen[k]
+            comp_f += match_page(truth[k], fold.page(dev[k], ds, ms, min(THRESHOLDS), w, keep=filt)[0].points())[0]
+            hyp = reading("".join(fold.page(s, ds, ms, min(THRESHOLDS), w, keep=filt)[0].text.replace("\n", "")
+                                  for s in sides))
+            cers_f.append(edit_distance(hyp, ref) / len(ref))
+        filter_data[name] = feats
+        # speed: the real recognizer with this configuration, fold-1 models, on the 4 dev pages
+        k1 = next(iter(folds))
+        paths = [Path(a.cache) / f"cls_{n}_{k1}.onnx" for n in ms]
+        rec = Recognizer(Path(a.cache) / f"det_{k1}.onnx", paths, threads=2, det_scales=DET[ds], lm=a.lm)
+        rec.recognize(dev[k1])
+        t0 = time.perf_counter()
+        for p in dev.values():
+            rec.recognize(p)
+        sec = (time.perf_counter() - t0) / len(dev)
+        row = {"f1": round(comp.f1, 4), "precision": round(comp.precision, 4), "recall": round(comp.recall, 4),
+               "det_f1": round(detc.f1, 4), "top1": round(hits / n_crops, 4), "cer": round(float(np.mean(cers)), 4),
+               "seconds_per_page": round(sec, 3),
+               "with_filter": {"f1": round(comp_f.f1, 4), "precision": round(comp_f.precision, 4),
+                               "recall": round(comp_f.recall, 4), "cer": round(float(np.mean(cers_f)), 4)},
+               "chosen": {k: list(v) for k, v in chosen.items()}}
+        results[name] = row
+        print(name, json.dumps(row), flush=True)
+        Path(a.output).write_text(json.dumps({"configs": results, "cer_reference_chars": len(ref)}, indent=1))
+    print(f"\n| configuration | comp. F1 (P / R) | + FP filter F1 (P / R) | det. F1 | cls top-1 | Genji CER | + filter | s/page |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        f = r["with_filter"]
+        print(f"| {name} | {r['f1']:.3f} ({r['precision']:.3f} / {r['recall']:.3f}) | {f['f1']:.3f} ({f['precision']:.3f}"
+              f" / {f['recall']:.3f}) | {r['det_f1']:.3f} | {r['top1']:.3f} | {r['cer']:.3f} | {f['cer']:.3f} | "
+              f"{r['seconds_per_page']:.2f} |")
+    if a.save_filter:
+        feats = filter_data[a.filter_config]
+        ids = list(feats)
+        oof_p, oof_y = [], []
+        for j in ids:
+            f = train_filter(np.concatenate([feats[i][0] for i in ids if i != j]),
+                             np.concatenate([feats[i][1] for i in ids if i != j]))
+            oof_p.append(f.predict(feats[j][0]))
+            oof_y.append(feats[j][1])
+        thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), sum(len(truth[i]) for i in ids))
+        train_filter(np.concatenate([feats[i][0] for i in ids]), np.concatenate([feats[i][1] for i in ids]),
+                     threshold=thr).save(a.save_filter)
+        print(f"filter for {a.filter_config} (threshold {thr}) -> {a.save_filter}")
+
+
+if __name__ == "__main__":
+    main()

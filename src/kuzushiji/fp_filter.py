@@ -1,0 +1,112 @@
+"""The false-positive filter (3rd place, Kaggle 2019): a gradient-boosted model that looks at each
+recognized character with its page around it and says how likely the reading is right.
+
+Features of a box: detection score, the chosen candidate's probability, top-1 probability and margin
+over top-2, entropy, whether the language model overrode the classifier, the language model's
+log-probability of the chosen character in its column, size and aspect against the page's median box,
+its column's length and its place in the column, page position, overlap with and distance to its
+neighbours. Training labels: whether the character scores as a true positive. The model is LightGBM,
+stored with its threshold and feature names in one JSON file; ``lightgbm`` is needed only where a
+filter is trained or used.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+from .io.atomic import atomic_write_text
+
+FEATURES = ("det_score", "chosen_prob", "top1_prob", "margin", "entropy", "lm_override", "lm_logprob",
+            "rel_w", "rel_h", "aspect", "rel_area", "column_len", "column_pos", "page_x", "page_y",
+            "max_iou", "neighbours", "nearest")
+
+
+def box_features(det: np.ndarray, probs: np.ndarray, top: np.ndarray, choice: np.ndarray,
+                 columns: list[list[int]], lm_logprob: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``(N, len(FEATURES))`` float32 for ``N`` boxes ``det`` (x, y, w, h, score) with class ``probs``,
+    top-k candidate indices ``top``, the chosen candidate per box ``choice`` and its LM log-probability."""
+    n = len(det)
+    f = np.zeros((n, len(FEATURES)), np.float32)
+    if n == 0:
+        return f
+    x, y, w, h, s = (det[:, i].astype(np.float64) for i in range(5))
+    sp = -np.sort(-probs, axis=1)[:, :2] if probs.shape[1] > 1 else np.c_[probs, np.zeros(n)]
+    chosen = probs[np.arange(n), top[np.arange(n), choice]]
+    mw, mh = np.median(w), np.median(h)
+    col_len, col_pos = np.zeros(n), np.zeros(n)
+    for idx in columns:
+        col_len[idx] = len(idx)
+        col_pos[idx] = np.arange(len(idx)) / max(len(idx) - 1, 1)
+    x1, y1, area = x + w, y + h, w * h
+    iw = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(x[:, None], x[None]), 0, None)
+    ih = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(y[:, None], y[None]), 0, None)
+    inter = iw * ih
+    iou = inter / (area[:, None] + area[None] - inter + 1e-9)
+    np.fill_diagonal(iou, 0)
+    cx, cy = x + w / 2, y + h / 2
+    dist = np.hypot(cx[:, None] - cx[None], cy[:, None] - cy[None])
+    np.fill_diagonal(dist, np.inf)
+    cols = [s, chosen, sp[:, 0], sp[:, 0] - sp[:, 1], -(probs * np.log(probs + 1e-9)).sum(1), choice != 0,
+            lm_logprob, w / mw, h / mh, w / h, area / (mw * mh), col_len, col_pos, cx / width, cy / height,
+            iou.max(1), (dist < mh).sum(1), np.minimum(dist.min(1), 10 * mh) / mh]
+    for i, c in enumerate(cols):
+        f[:, i] = c
+    return f
+
+
+class FPFilter:
+    """A trained filter: ``keep(features)`` -> boolean mask; ``predict`` -> probability a box is right."""
+
+    def __init__(self, model_text: str, threshold: float, features: tuple[str, ...] = FEATURES) -> None:
+        import lightgbm as lgb
+
+        if tuple(features) != FEATURES:
+            raise ValueError(f"filter was trained on features {features}, this version computes {FEATURES}")
+        self.booster = lgb.Booster(model_str=model_text)
+        self.model_text, self.threshold = model_text, float(threshold)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0, np.float32)
+        return self.booster.predict(features).astype(np.float32)
+
+    def keep(self, features: np.ndarray) -> np.ndarray:
+        return self.predict(features) >= self.threshold
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_text(Path(path), json.dumps({"kind": "fp_filter", "features": list(FEATURES),
+                                                  "threshold": self.threshold, "model": self.model_text}))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FPFilter":
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(d["model"], d["threshold"], tuple(d["features"]))
+        except (OSError, ValueError, KeyError) as e:
+            raise DataError(path, f"not a false-positive filter ({e})") from None
+
+
+PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+          "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+          "verbose": -1, "seed": 1, "num_threads": 1}
+
+
+def train_filter(x: np.ndarray, y: np.ndarray, rounds: int = 200, threshold: float = 0.5) -> FPFilter:
+    """Fit LightGBM on box features ``x`` and 0/1 labels ``y`` (1: the character scores as correct)."""
+    import lightgbm as lgb
+
+    booster = lgb.train(PARAMS, lgb.Dataset(x, y.astype(np.float32), feature_name=list(FEATURES)), rounds)
+    return FPFilter(booster.model_to_string(), threshold)
+
+
+def best_threshold(p: np.ndarray, correct: np.ndarray, n_truth: int,
+                   grid: tuple[float, ...] = tuple(np.round(np.arange(0.0, 0.75, 0.05), 2))) -> float:
+    """The filter threshold maximising F1 of the kept boxes (``correct``: true positives before filtering)."""
+    def f1(t: float) -> float:
+        k = p >= t
+        tp = int((correct & k).sum())
+        return 2 * tp / max(int(k.sum()) + n_truth, 1)
+    return max(grid, key=f1)

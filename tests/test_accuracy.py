@@ -1,0 +1,117 @@
+"""Accuracy options: classifier/detector ensembles, the false-positive filter, the accurate mode."""
+import json
+
+import numpy as np
+import pytest
+
+from kuzushiji import Recognizer
+from kuzushiji.errors import DataError
+from kuzushiji.fp_filter import FEATURES, FPFilter, best_threshold, box_features, train_filter
+from kuzushiji.predictor import asset_path
+
+bundled = pytest.mark.skipif(not asset_path("detector.onnx").is_file(), reason="bundled models not built")
+
+
+def _page_arrays(rng, n=60, classes=30):
+    x = rng.uniform(0, 900, n)
+    y = rng.uniform(0, 1400, n)
+    det = np.c_[x, y, rng.uniform(30, 50, n), rng.uniform(30, 50, n), rng.uniform(0.3, 1, n)].astype(np.float32)
+    probs = rng.dirichlet(np.ones(classes) * 0.3, n).astype(np.float32)
+    top = np.argsort(-probs, 1)[:, :5]
+    return det, probs, top
+
+
+def test_box_features_and_filter_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    xs, ys = [], []
+    for _ in range(8):
+        det, probs, top = _page_arrays(rng)
+        choice = np.zeros(len(det), np.int64)
+        f = box_features(det, probs, top, choice, [list(range(0, 30)), list(range(30, 60))], np.zeros(len(det)), 1000, 1500)
+        assert f.shape == (60, len(FEATURES)) and np.isfinite(f).all()
+        assert np.allclose(f[:, FEATURES.index("det_score")], det[:, 4])
+        assert np.allclose(f[:, FEATURES.index("column_len")], 30)
+        xs.append(f)
+        ys.append(det[:, 4] * probs.max(1) > 0.25)  # "correct" = confident, which the filter must learn
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    filt = train_filter(x[:360], y[:360])
+    p = filt.predict(x[360:])
+    assert p[y[360:]].mean() > p[~y[360:]].mean() + 0.3
+    filt.threshold = best_threshold(filt.predict(x[:360]), y[:360], int(y[:360].sum()))
+    filt.save(tmp_path / "f.json")
+    again = FPFilter.load(tmp_path / "f.json")
+    assert np.array_equal(again.predict(x[360:]), p) and again.threshold == filt.threshold
+    assert box_features(np.zeros((0, 5)), np.zeros((0, 3)), np.zeros((0, 3), int), np.zeros(0, int), [], np.zeros(0),
+                        10, 10).shape == (0, len(FEATURES))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"kind": "something else"}))
+    with pytest.raises(DataError, match="bad.json"):
+        FPFilter.load(bad)
+
+
+def _permuted_classifier(src, dst, rename_one=False):
+    """The bundled classifier with its output columns (and class list) in reverse order."""
+    import onnx
+    from onnx import helper
+
+    m = onnx.load(str(src))
+    meta = {p.key: p for p in m.metadata_props}
+    codes = meta["codes"].value.split()
+    out = m.graph.output[0].name
+    m.graph.node[-1].output[0] = out + "_raw"  # the last node produced the logits
+    perm = helper.make_tensor("perm", onnx.TensorProto.INT64, [len(codes)], list(range(len(codes)))[::-1])
+    m.graph.initializer.append(perm)
+    m.graph.node.append(helper.make_node("Gather", [out + "_raw", "perm"], [out], axis=1))
+    new = codes[::-1]
+    if rename_one:
+        new[0] = "U+9999" if "U+9999" not in codes else "U+999A"
+    meta["codes"].value = " ".join(new)
+    onnx.save(m, str(dst))
+    return dst
+
+
+@bundled
+def test_ensemble_aligns_class_orders(dev_pages, tmp_path):
+    page = dev_pages / "images/100241706_00004_2.jpg"
+    single = Recognizer().recognize(page)
+    perm = _permuted_classifier(asset_path("classifier.onnx"), tmp_path / "perm.onnx")
+    both = Recognizer(classifier=[asset_path("classifier.onnx"), perm]).recognize(page)
+    assert both.text == single.text
+    assert np.allclose([c.candidates[0].prob for c in both.chars], [c.candidates[0].prob for c in single.chars], atol=1e-4)
+    other = _permuted_classifier(asset_path("classifier.onnx"), tmp_path / "other.onnx", rename_one=True)
+    with pytest.raises(DataError, match="other.onnx"):
+        Recognizer(classifier=[asset_path("classifier.onnx"), other])
+    with pytest.raises(ValueError, match="mode"):
+        Recognizer(mode="fastest")
+
+
+@bundled
+def test_filter_and_accurate_mode(dev_pages, tmp_path):
+    from kuzushiji.cli import main
+    from kuzushiji.metrics import match_page
+    from kuzushiji.datasets.pages import load_pages
+
+    rec = load_pages(dev_pages)[0]
+    r = Recognizer(det_threshold=0.3)
+    page = r.recognize(rec.image_path)
+    # features in reading order line up with the page's characters
+    from kuzushiji.io.image import read_page
+
+    _, gray = read_page(rec.image_path)
+    det = r.detect(gray)
+    probs = r.classify(gray, det)
+    order = np.concatenate(r.read_columns(det, probs)[2])
+    x = r.features(det, probs, page.width, page.height)[order]
+    assert np.allclose(x[:, 0], [c.det_score for c in page.chars])
+    used = match_page(rec.boxes, page.points())[2]
+    filt = train_filter(x, used, rounds=50, threshold=0.5)
+    filt.save(tmp_path / "filter.json")
+    filtered = Recognizer(det_threshold=0.3, fp_filter=tmp_path / "filter.json").recognize(rec.image_path)
+    kept = filt.keep(x)
+    assert len(filtered.chars) == kept.sum() < len(page.chars)
+    assert match_page(rec.boxes, filtered.points())[0].precision > match_page(rec.boxes, page.points())[0].precision
+    acc = Recognizer(mode="accurate")
+    assert acc.det_scales == (0.9, 1.0, 1.1)
+    assert len(acc.recognize(rec.image_path).chars) > 20
+    assert main(["recognize", str(rec.image_path), "-o", str(tmp_path / "out"), "--accurate", "--quiet"]) == 0
+    assert json.loads((tmp_path / "out" / f"{rec.image_id}.json").read_text())["chars"]
