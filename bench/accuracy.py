@@ -2,7 +2,8 @@
 the held-out Genji sides (200010454_00030_1 .. 00033_2, never used for any label).
 
     python bench/accuracy.py --det-loo runs/det_loo_v2 --cls-loo A=runs/cls_loo_v2c --cls-loo B=runs/cls_loo_l2 \
-        [--cls-loo C=runs/cls_loo_v2] [--save-filter F.json --filter-config tta+A+B] -o runs/accuracy.json
+        [--cls-loo C=runs/cls_loo_v2] [--accurate-config tta+A+B --accurate-filter --save-filter F.json] \
+        -o runs/accuracy.json
 
 For each fold (one dev page held out) the fold's detector and classifiers (trained without that page) read
 every dev page and the 8 held-out Genji sides once per detector setting; the configurations below are then
@@ -102,8 +103,10 @@ def main() -> None:
     ap.add_argument("--cls-loo", action="append", required=True, help="NAME=classifier LOO folder")
     ap.add_argument("--lm", default="src/kuzushiji/assets/lm.npz")
     ap.add_argument("--cache", default="runs/accuracy_onnx")
-    ap.add_argument("--save-filter", help="write the filter of --filter-config trained on all four folds here")
-    ap.add_argument("--filter-config", default="tta+A")
+    ap.add_argument("--fast-config", default="single+A", help="the configuration the fast mode ships")
+    ap.add_argument("--accurate-config", default="tta+A", help="the configuration the accurate mode ships")
+    ap.add_argument("--accurate-filter", action="store_true", help="the accurate mode ships the FP filter")
+    ap.add_argument("--save-filter", help="write the filter of --accurate-config trained on all four folds here")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     recs = load_pages(SHARED / "kuzushiji_pages_100241706")
@@ -200,6 +203,12 @@ def main() -> None:
         results[name] = row
         print(name, json.dumps(row), flush=True)
         Path(a.output).write_text(json.dumps({"configs": results, "cer_reference_chars": len(ref)}, indent=1))
+    modes = {}
+    for mode, cfg, filt in (("fast", a.fast_config, False), ("accurate", a.accurate_config, a.accurate_filter)):
+        if cfg in results:
+            r = results[cfg]["with_filter"] if filt else results[cfg]
+            modes[mode] = {"config": cfg + (" + FP filter" if filt else ""), "f1": r["f1"], "cer": r["cer"]}
+    Path(a.output).write_text(json.dumps({"configs": results, "modes": modes, "cer_reference_chars": len(ref)}, indent=1))
     print(f"\n| configuration | comp. F1 (P / R) | + FP filter F1 (P / R) | det. F1 | cls top-1 | Genji CER | + filter | s/page |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
@@ -208,7 +217,7 @@ def main() -> None:
               f" / {f['recall']:.3f}) | {r['det_f1']:.3f} | {r['top1']:.3f} | {r['cer']:.3f} | {f['cer']:.3f} | "
               f"{r['seconds_per_page']:.2f} |")
     if a.save_filter:
-        feats = filter_data[a.filter_config]
+        feats = filter_data[a.accurate_config]
         ids = list(feats)
         oof_p, oof_y = [], []
         for j in ids:
@@ -219,7 +228,7 @@ def main() -> None:
         thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), sum(len(truth[i]) for i in ids))
         train_filter(np.concatenate([feats[i][0] for i in ids]), np.concatenate([feats[i][1] for i in ids]),
                      threshold=thr).save(a.save_filter)
-        print(f"filter for {a.filter_config} (threshold {thr}) -> {a.save_filter}")
+        print(f"filter for {a.accurate_config} (threshold {thr}) -> {a.save_filter}")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def detector(a) -> dict:
             sub = write_subset(train_recs, out / f"data_{held.image_id}")
             train_detector(DetectorConfig(data=[a.synth, str(sub)], weights=[1.0, a.real_weight], out=str(run),
                                           init=a.init, epochs=a.epochs, iters=a.iters, lr=a.lr, height=a.height,
-                                          max_pages=a.max_pages, threads=a.threads, resume=True, seed=1))
+                                          max_pages=a.max_pages, threads=a.threads, resume=True, seed=a.seed))
         fold = {}
         for name, ckpt in [("synthetic_only", a.init), ("finetuned", run / "last.pt")]:
             if not Path(ckpt).is_file():
@@ -86,7 +86,7 @@ def classifier(a) -> dict:
             train_classifier(ClassifierConfig(sources=[a.synth, str(sub), *a.extra],
                                               repeat=[1, a.repeat] + [a.extra_repeat] * len(a.extra), out=str(run), init=a.init,
                                               epochs=a.epochs, lr=a.lr, cap=a.cap, min_per_class=1, threads=a.threads,
-                                              resume=True, seed=1, batch=128))
+                                              resume=True, seed=a.seed, batch=128))
         fold = {}
         for name, ckpt in [("synthetic_only", a.init), ("finetuned", run / "last.pt")]:
             if not Path(ckpt).is_file():
@@ -122,6 +122,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--cap", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
     p.add_argument("--extra", action="append", default=[], help="classifier: more labelled page folders (e.g. aligned pages)")
     p.add_argument("--extra-repeat", type=int, default=8)
     a = p.parse_args()
