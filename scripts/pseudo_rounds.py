@@ -10,6 +10,8 @@ Pseudo-label precision is estimated against the text-aligned labels of the Genji
   python scripts/pseudo_rounds.py --det-loo runs/det_loo_v2 --cls-loo runs/cls_loo_v2c --synth work/crops_train_v2c \
       --rounds 2 -o runs/pl
 Writes OUT/rounds.json; OUT/r<N> is a classifier LOO folder like scripts/loo.py's (cls_<page>/last.pt).
+The bundle's version keeps all dev pages (no score):
+  python scripts/pseudo_rounds.py --final runs/cls_ft/last.pt --detector work/det_ft.onnx --synth ... -o runs/pl_final
 """
 from __future__ import annotations
 
@@ -75,8 +77,11 @@ def top1(ckpt: Path, held: PageRecord) -> tuple[int, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--det-loo", required=True)
-    p.add_argument("--cls-loo", required=True, help="round-0 classifier LOO folder (scripts/loo.py classifier)")
+    p.add_argument("--det-loo", help="detector LOO folder (scripts/loo.py detector)")
+    p.add_argument("--cls-loo", help="round-0 classifier LOO folder (scripts/loo.py classifier)")
+    p.add_argument("--final", help="bundle mode: this checkpoint (fine-tuned on all dev pages) goes through the "
+                                   "rounds with all dev pages kept; OUT/r<N>/cls_all/last.pt")
+    p.add_argument("--detector", help="bundle mode: the detector ONNX that finds the pseudo-label boxes")
     p.add_argument("--synth", required=True)
     p.add_argument("--real", default=str(SHARED / "kuzushiji_pages_100241706"))
     p.add_argument("--extra", action="append", default=[], help="more labelled page folders (e.g. aligned Genji)")
@@ -96,34 +101,43 @@ def main() -> None:
     aligned = dict(read_train_csv(aligned_csv)) if aligned_csv.is_file() else {}
     log_path = out / "rounds.json"
     log = json.loads(log_path.read_text()) if log_path.is_file() else {}
-    for r in range(1, a.rounds + 1):
-        prev = Path(a.cls_loo) if r == 1 else out / f"r{r - 1}"
-        row = log.get(str(r), {"folds": {}})
+    # a fold: (key, held-out dev page or None, its detector ONNX); --final: one fold that keeps all dev pages
+    if a.final:
+        folds = [("all", None, Path(a.detector))]
+    else:
+        folds = []
         for held in recs:
             k = held.image_id
-            run = out / f"r{r}" / f"cls_{k}"
+            (out / "onnx").mkdir(exist_ok=True)
+            d = out / "onnx" / f"det_{k}.onnx"
+            if not d.is_file():
+                export_detector(Path(a.det_loo) / f"det_{k}/last.pt", d)
+            folds.append((k, held, d))
+    for r in range(1, a.rounds + 1):
+        row = log.get(str(r), {"folds": {}})
+        for k, held, det_onnx in folds:
             if k in row["folds"]:
                 continue
-            tmp = out / f"r{r}" / f"onnx_{k}"
-            tmp.mkdir(parents=True, exist_ok=True)
-            rec = Recognizer(export_detector(Path(a.det_loo) / f"det_{k}/last.pt", tmp / "det.onnx"),
-                             export_classifier(prev / f"cls_{k}/last.pt", tmp / "cls.onnx"), threads=a.threads)
-            pseudo = pseudo_label(rec, pages, a.det_threshold, a.threshold)
+            init = (Path(a.final) if a.final else Path(a.cls_loo) / f"cls_{k}/last.pt") if r == 1 \
+                else out / f"r{r - 1}" / f"cls_{k}/last.pt"
+            run = out / f"r{r}" / f"cls_{k}"
+            cls_onnx = export_classifier(init, out / f"r{r}" / f"init_{k}.onnx")
+            pseudo = pseudo_label(Recognizer(det_onnx, cls_onnx, threads=a.threads), pages, a.det_threshold, a.threshold)
             n_aligned, n_same = agreement(pseudo, aligned)
             pl = write_subset(pseudo, out / f"r{r}" / f"pseudo_{k}")
             dev = write_subset([x for x in recs if x is not held], out / f"r{r}" / f"data_{k}")
             train_classifier(ClassifierConfig(
                 sources=[a.synth, str(dev), str(pl), *a.extra], repeat=[1, 20, 1] + [2] * len(a.extra), out=str(run),
-                init=str(prev / f"cls_{k}/last.pt"), epochs=a.epochs, lr=5e-4, cap=16, min_per_class=1,
+                init=str(init), epochs=a.epochs, lr=5e-4, cap=16, min_per_class=1,
                 threads=a.threads, resume=True, seed=r, batch=128))
-            hits, n = top1(run / "last.pt", held)
+            hits, n = top1(run / "last.pt", held) if held is not None else (0, 0)
             row["folds"][k] = {"pseudo_labels": sum(len(x.boxes) for x in pseudo), "in_aligned": n_aligned,
                                "agree_with_aligned": n_same, "hits": hits, "n": n}
             print(f"round {r} fold {k}: {row['folds'][k]}", flush=True)
             log[str(r)] = row
             log_path.write_text(json.dumps(log, indent=1))
         f = row["folds"].values()
-        row["top1"] = round(sum(x["hits"] for x in f) / max(sum(x["n"] for x in f), 1), 4)
+        row["top1"] = round(sum(x["hits"] for x in f) / max(sum(x["n"] for x in f), 1), 4) if not a.final else None
         row["pseudo_precision_vs_aligned"] = round(sum(x["agree_with_aligned"] for x in f) /
                                                    max(sum(x["in_aligned"] for x in f), 1), 4)
         row["pseudo_labels_per_fold"] = round(float(np.mean([x["pseudo_labels"] for x in f])), 1)
