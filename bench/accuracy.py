@@ -1,7 +1,8 @@
 """The winners' accuracy tricks, each measured leave-one-page-out on the 4 dev pages (book 100241706) and on
 the held-out Genji sides (200010454_00030_1 .. 00033_2, never used for any label).
 
-    python bench/accuracy.py --det-loo runs/det_loo_v2 --cls-loo A=runs/cls_loo_v2c --cls-loo B=runs/cls_loo_l2 \
+    python bench/accuracy.py --det-loo runs/det_loo_v2 [--det-loo2 runs/det_loo_h1280] --cls-loo A=runs/cls_loo_v2c \
+        --cls-loo B=runs/cls_loo_l2 \
         [--cls-loo C=runs/cls_loo_v2] [--accurate-config tta+A+B --accurate-filter --save-filter F.json] \
         -o runs/accuracy.json
 
@@ -41,7 +42,10 @@ from kuzushiji.train.onnx_export import export_classifier, export_detector  # no
 SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 THRESHOLDS = (0.3, 0.4, 0.5)
 WEIGHTS = (0.0, 0.25, 0.5, 1.0)
-DET = {"single": (1.0,), "tta": (0.9, 1.0, 1.1)}
+# detector settings: which fold detectors (1: --det-loo, 2: also --det-loo2, boxes fused) at which scales
+DET = {"single": (1, (1.0,)), "tta": (1, (0.9, 1.0, 1.1)), "det2": (2, (1.0,)), "det2tta": (2, (0.9, 1.0, 1.1))}
+CONFIGS = ("single+A,single+B,single+C,single+D,single+A+B,single+A+C,single+A+D,single+D+B,single+A+B+C,"
+           "tta+A,det2+A,det2tta+A,tta+D+B,det2tta+D+B")
 
 
 def genji_block() -> tuple[list[Path], str]:
@@ -58,8 +62,9 @@ class Fold:
     """One fold's models and its cached readings: per page and detector setting, boxes at the lowest
     threshold and each classifier's probabilities (in the first classifier's class order)."""
 
-    def __init__(self, det: Path, classifiers: dict[str, Path], lm: str) -> None:
-        self.rec = Recognizer(det, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5)
+    def __init__(self, dets: list[Path], classifiers: dict[str, Path], lm: str) -> None:
+        self.rec = Recognizer(dets, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5)
+        self.all_detectors = self.rec.detectors
         self.names = list(classifiers)
         self.cache: dict[tuple[str, str], tuple[np.ndarray, dict[str, np.ndarray], int, int]] = {}
 
@@ -67,7 +72,8 @@ class Fold:
         key = (path.stem, det_setting)
         if key not in self.cache:
             _, gray = read_page(path)
-            self.rec.det_scales = DET[det_setting]
+            n, self.rec.det_scales = DET[det_setting]
+            self.rec.detectors = self.all_detectors[:n]
             det = self.rec.detect(gray)
             probs = self.classify(gray, det[:, :4])
             self.cache[key] = (det, probs, gray.shape[1], gray.shape[0])
@@ -100,6 +106,8 @@ class Fold:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--det-loo", required=True)
+    ap.add_argument("--det-loo2", help="a second detector's LOO folder (the det2 settings fuse both)")
+    ap.add_argument("--configs", default=CONFIGS, help="comma list of DETSETTING+CLASSIFIER[+CLASSIFIER...]")
     ap.add_argument("--cls-loo", action="append", required=True, help="NAME=classifier LOO folder")
     ap.add_argument("--lm", default="src/kuzushiji/assets/lm.npz")
     ap.add_argument("--cache", default="runs/accuracy_onnx")
@@ -119,18 +127,22 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     folds: dict[str, Fold] = {}
     for k in dev:
-        d = cache / f"det_{k}.onnx"
-        if not d.is_file():
-            export_detector(Path(a.det_loo) / f"det_{k}/last.pt", d)
+        dets = []
+        for i, folder in enumerate(x for x in (a.det_loo, a.det_loo2) if x):
+            dets.append(cache / f"det{i + 1}_{k}.onnx")
+            if not dets[-1].is_file():
+                export_detector(Path(folder) / f"det_{k}/last.pt", dets[-1])
         cl = {}
         for n, folder in cls_dirs.items():
             cl[n] = cache / f"cls_{n}_{k}.onnx"
             if not cl[n].is_file():
                 export_classifier(Path(folder) / f"cls_{k}/last.pt", cl[n])
-        folds[k] = Fold(d, cl, a.lm)
-    # the ensembles to try: each classifier alone, then the first with each other, then all
-    subsets = [[n] for n in names] + [[names[0], n] for n in names[1:]] + ([names] if len(names) > 2 else [])
-    configs = [(ds, ms) for ds in DET for ms in subsets]
+        folds[k] = Fold(dets, cl, a.lm)
+    configs = []
+    for c in a.configs.split(","):
+        ds, *ms = c.split("+")
+        if ds in DET and DET[ds][0] <= len(dets) and ms and all(m in names for m in ms):
+            configs.append((ds, ms))
 
     def f1_pages(fold: Fold, ids, ds, ms, t, w) -> Counts:
         c = Counts()
@@ -188,7 +200,9 @@ def main() -> None:
         # speed: the real recognizer with this configuration, fold-1 models, on the 4 dev pages
         k1 = next(iter(folds))
         paths = [Path(a.cache) / f"cls_{n}_{k1}.onnx" for n in ms]
-        rec = Recognizer(Path(a.cache) / f"det_{k1}.onnx", paths, threads=2, det_scales=DET[ds], lm=a.lm)
+        n_det, scales = DET[ds]
+        rec = Recognizer([Path(a.cache) / f"det{i + 1}_{k1}.onnx" for i in range(n_det)], paths, threads=2,
+                         det_scales=scales, lm=a.lm)
         rec.recognize(dev[k1])
         t0 = time.perf_counter()
         for p in dev.values():
