@@ -43,7 +43,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 THRESHOLDS = (0.3, 0.4, 0.5)
 WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 # detector settings: which fold detectors (1: --det-loo, 2: also --det-loo2, boxes fused) at which scales
-DET = {"single": (1, (1.0,)), "tta": (1, (0.9, 1.0, 1.1)), "det2": (2, (1.0,)), "det2tta": (2, (0.9, 1.0, 1.1))}
+DET = {"single": (1, (1.0,), (0.0,)), "tta": (1, (0.9, 1.0, 1.1), (0.0,)), "shift": (1, (1.0,), (0.0, 0.5)),
+       "ttashift": (1, (0.9, 1.0, 1.1), (0.0, 0.5)), "det2": (2, (1.0,), (0.0,)),
+       "det2tta": (2, (0.9, 1.0, 1.1), (0.0,))}
 CONFIGS = ("single+A,single+B,single+C,single+D,single+A+B,single+A+C,single+A+D,single+D+B,single+A+B+C,"
            "tta+A,det2+A,det2tta+A,tta+D+B,det2tta+D+B")
 
@@ -72,7 +74,7 @@ class Fold:
         key = (path.stem, det_setting)
         if key not in self.cache:
             _, gray = read_page(path)
-            n, self.rec.det_scales = DET[det_setting]
+            n, self.rec.det_scales, self.rec.det_shifts = DET[det_setting]
             self.rec.detectors = self.all_detectors[:n]
             det = self.rec.detect(gray)
             probs = self.classify(gray, det[:, :4])
@@ -200,9 +202,9 @@ def main() -> None:
         # speed: the real recognizer with this configuration, fold-1 models, on the 4 dev pages
         k1 = next(iter(folds))
         paths = [Path(a.cache) / f"cls_{n}_{k1}.onnx" for n in ms]
-        n_det, scales = DET[ds]
+        n_det, scales, shifts = DET[ds]
         rec = Recognizer([Path(a.cache) / f"det{i + 1}_{k1}.onnx" for i in range(n_det)], paths, threads=2,
-                         det_scales=scales, lm=a.lm)
+                         det_scales=scales, det_shifts=shifts, lm=a.lm)
         rec.recognize(dev[k1])
         t0 = time.perf_counter()
         for p in dev.values():

@@ -2,8 +2,10 @@
 # Rebuild the bundled models from scratch on 2 CPU cores (the `make models` target):
 #   synthetic pages + glyph crops -> detector and classifier trained on synthetic data (in parallel,
 #   one core each) -> leave-one-page-out evaluation on the real dev pages -> fine-tuning on all real
-#   dev pages; the classifier first learns the Genji manuscript aligned with its text (scripts/align_rounds.py)
-#   -> pseudo-labels on the unlabelled real pages -> second detector fine-tuning -> ONNX export.
+#   dev pages. The Genji manuscript aligned with its text (scripts/align_rounds.py) gives real glyphs that are
+#   drawn into a second set of synthetic crops; two classifiers learn them (the accurate mode's ensemble); the fast
+#   one goes through three pseudo-label rounds on the unlabelled real pages; pseudo-labels also fine-tune the
+#   detector a second time; bench/accuracy.py measures the modes and trains the false-positive filter; ONNX export.
 # Every step is checkpointed and skipped when its output exists, so the script can be re-run to resume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,34 +51,53 @@ log "3b. alignment rounds on the Genji manuscript (labels from its known text; l
 [ -f $W/cls_synth.onnx ] || $KZ export classifier $R/cls_synth/last.pt -o $W/cls_synth.onnx
 OMP_NUM_THREADS=1 $PY scripts/align_rounds.py --rounds ${ROUNDS:-3} --init $R/cls_synth/last.pt --synth $W/crops_train \
     --detector $W/det_synth.onnx --classifier0 $W/cls_synth.onnx -o $R/rounds > $R/rounds.log 2>&1
-ROUND_CLS=$R/rounds/cls_r${ROUNDS:-3}/last.pt
-# LOO of the shipped recipe: the last round's classifier fine-tuned on 3 dev pages (no Genji crops in that
-# step: they cost the woodblock dev book 5.6 F1 points)
-$PY scripts/loo.py classifier --init $ROUND_CLS --synth $W/crops_train --out $R/cls_loo_rounds --threads 1 > $R/cls_loo_rounds.log 2>&1
+GLYPHS=$R/rounds/align_r${ROUNDS:-3}  # the last round's aligned Genji labels: real glyphs for the synthetic crops
 
-log "4. fine-tune on all real dev pages (classifier: from the last alignment round)"
+log "3c. crops with the manuscript's real glyphs drawn in (mixed fonts elsewhere); two classifiers on them, the"
+log "    accurate mode's ensemble (resnet_s; resnet_s with an L2-softmax head), then their LOO"
+[ -f $W/crops_glyphs/index.json ] || $KZ synth crops -o $W/crops_glyphs --top 1500 --per-class 64 --seed 2 --exclude-font kiloji_b.ttf --shared $SHARED --style mixed --glyphs $GLYPHS
+$KZ train classifier --source $W/crops_glyphs --val $REAL --out $R/cls_glyphs --epochs 10 --batch 256 --lr 3e-3 --threads 1 --resume > $R/cls_glyphs.log 2>&1 &
+$KZ train classifier --source $W/crops_glyphs --val $REAL --out $R/cls_glyphs_l2 --l2-softmax 16 --seed 5 --epochs 10 --batch 256 --lr 3e-3 --threads 1 --resume > $R/cls_glyphs_l2.log 2>&1 &
+wait
+$PY scripts/loo.py classifier --init $R/cls_glyphs/last.pt --synth $W/crops_glyphs --out $R/cls_loo_glyphs --threads 1 > $R/cls_loo_glyphs.log 2>&1 &
+$PY scripts/loo.py classifier --init $R/cls_glyphs_l2/last.pt --synth $W/crops_glyphs --out $R/cls_loo_l2 --threads 1 > $R/cls_loo_l2.log 2>&1 &
+wait
+
+log "3d. pseudo-label rounds on the unlabelled real pages, leave-one-page-out (the fast classifier's recipe)"
+$PY scripts/pseudo_rounds.py --det-loo $R/det_loo --cls-loo $R/cls_loo_glyphs --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl > $R/pl.log 2>&1
+
+log "4. fine-tune on all real dev pages (both classifiers from their glyph-crop training)"
 $KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 "${DET_EXTRA[@]}" --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_ft.log 2>&1 &
-$KZ train classifier --source $W/crops_train --source $REAL --repeat 1 --repeat 20 "${CLS_EXTRA[@]}" --out $R/cls_ft --init $ROUND_CLS --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft.log 2>&1 &
+for c in glyphs glyphs_l2; do
+  $KZ train classifier --source $W/crops_glyphs --source $REAL --repeat 1 --repeat 20 "${CLS_EXTRA[@]}" --out $R/cls_ft_$c --init $R/cls_$c/last.pt --epochs 3 --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 1 --threads 1 --resume > $R/cls_ft_$c.log 2>&1
+done &
 wait
 $KZ export detector $R/det_ft/last.pt -o $W/det_ft.onnx
-$KZ export classifier $R/cls_ft/last.pt -o $W/cls_ft.onnx
+$KZ export classifier $R/cls_ft_glyphs/last.pt -o $W/cls_ft.onnx
 $PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --order 3
 
 log "4b. whole-pipeline leave-one-page-out F1 (chooses the detection threshold and language-model weight)"
-OMP_NUM_THREADS=2 $PY scripts/loo_pipeline.py --det-loo $R/det_loo --cls-loo $R/cls_loo_rounds --det-synth $R/det_synth/last.pt \
-    --cls-synth $R/cls_synth/last.pt --lm $W/lm.npz -o $R/pipeline_loo.json > $R/pipeline_loo.log 2>&1
+OMP_NUM_THREADS=2 $PY scripts/loo_pipeline.py --det-loo $R/det_loo --cls-loo $R/pl/r3 --det-synth $R/det_synth/last.pt \
+    --cls-synth $R/cls_glyphs/last.pt --lm $W/lm.npz -o $R/pipeline_loo.json > $R/pipeline_loo.log 2>&1
 read -r THRESH LMW < <($PY -c "import json,statistics as s; f=json.load(open('$R/pipeline_loo.json'))['folds'].values(); \
 print(s.median(v['finetuned']['threshold'] for v in f), s.median(v['finetuned']['lm_weight'] for v in f))")
 $PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --order 3 --weight $LMW
 
-log "5. pseudo-labels on the unlabelled real pages, second detector fine-tuning"
+log "5. pseudo-labels: second detector fine-tuning; the fast classifier's three rounds with all dev pages kept"
 [ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx --cls-threshold 0.95 -o $W/pseudo $SHARED/codh_pages_unlabeled/images
 $KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_pl.log 2>&1 &
+$PY scripts/pseudo_rounds.py --final $R/cls_ft_glyphs/last.pt --detector $W/det_ft.onnx --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl_final > $R/pl_final.log 2>&1 &
 wait
+
+log "5b. the accurate mode, measured leave-one-page-out (bench/accuracy.py), and its false-positive filter"
+$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r3 --cls-loo B=$R/cls_loo_l2 --configs single+A,tta+A,tta+A+B \
+    --fast-config single+A --accurate-config tta+A+B --accurate-filter --save-filter $W/fp_filter.json -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
 $KZ export detector $R/det_pl/last.pt -o src/kuzushiji/assets/detector.onnx --threshold $THRESH
-$KZ export classifier $R/cls_ft/last.pt -o src/kuzushiji/assets/classifier.onnx
+$KZ export classifier $R/pl_final/r3/cls_all/last.pt -o src/kuzushiji/assets/classifier.onnx
+$KZ export classifier $R/cls_ft_glyphs_l2/last.pt -o src/kuzushiji/assets/classifier_2.onnx
 cp $W/lm.npz src/kuzushiji/assets/lm.npz
-log "done: src/kuzushiji/assets/{detector,classifier}.onnx, lm.npz (threshold $THRESH, LM weight $LMW)"
-log "leave-one-page-out: $R/det_loo/loo.json $R/cls_loo/loo.json $R/pipeline_loo.json"
+cp $W/fp_filter.json src/kuzushiji/assets/fp_filter.json
+log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter.json (threshold $THRESH, LM weight $LMW)"
+log "leave-one-page-out: $R/det_loo/loo.json $R/cls_loo/loo.json $R/pl/rounds.json $R/pipeline_loo.json $R/accuracy.json"

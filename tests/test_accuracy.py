@@ -115,3 +115,19 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     assert len(acc.recognize(rec.image_path).chars) > 20
     assert main(["recognize", str(rec.image_path), "-o", str(tmp_path / "out"), "--accurate", "--quiet"]) == 0
     assert json.loads((tmp_path / "out" / f"{rec.image_id}.json").read_text())["chars"]
+
+
+@bundled
+def test_shifted_detection_lands_on_the_same_characters(dev_pages):
+    from kuzushiji.inference.detector import OnnxDetector
+    from kuzushiji.io.image import read_page
+
+    _, gray = read_page(dev_pages / "images/100241706_00004_2.jpg")
+    det = OnnxDetector(asset_path("detector.onnx"))
+    plain, shifted = det.runs(gray, 0.3, shifts=(0.0, 0.5))
+    assert abs(len(plain) - len(shifted)) <= 0.1 * len(plain)
+    cp, cs = plain[:, :2] + plain[:, 2:4] / 2, shifted[:, :2] + shifted[:, 2:4] / 2
+    nearest = np.sqrt(((cp[:, None] - cs[None]) ** 2).sum(-1)).min(1)
+    assert np.median(nearest) < 0.1 * np.median(plain[:, 3])  # shifted back into page coordinates
+    fused = det(gray, scales=(1.0,), shifts=(0.0, 0.5))
+    assert abs(len(fused) - len(det(gray))) <= 0.1 * len(plain)

@@ -33,8 +33,9 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # What each mode turns on (measured in bench/accuracy.py; the README's table). "accurate" uses these bundled
 # files when they are present and the caller has not passed models of their own.
 MODES: dict[str, dict] = {
-    "fast": {"det_scales": (1.0,), "classifiers": (), "fp_filter": None},
-    "accurate": {"det_scales": (0.9, 1.0, 1.1), "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json"},
+    "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "classifiers": (), "fp_filter": None},
+    "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "classifiers": ("classifier_2.onnx",),
+                 "fp_filter": "fp_filter.json"},
 }
 
 
@@ -56,7 +57,8 @@ class Recognizer:
     def __init__(self, detector: ModelPaths = None, classifier: ModelPaths = None,
                  threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
                  min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
-                 tta: bool = False, det_scales: tuple[float, ...] | None = None, mode: str = "fast",
+                 tta: bool = False, det_scales: tuple[float, ...] | None = None,
+                 det_shifts: tuple[float, ...] | None = None, mode: str = "fast",
                  fp_filter: str | Path | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
@@ -88,6 +90,7 @@ class Recognizer:
         self.top_k = top_k
         self.tta = tta
         self.det_scales = tuple(det_scales) if det_scales is not None else m["det_scales"]
+        self.det_shifts = tuple(det_shifts) if det_shifts is not None else m["det_shifts"]
         self.min_score = min_score
         self.fp_filter = FPFilter.load(fp_filter) if fp_filter else None
         lm_path = Path(lm) if lm else asset_path("lm.npz")
@@ -99,11 +102,12 @@ class Recognizer:
             self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
-        """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors and scales."""
+        """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors, scales and
+        horizontal shifts."""
         if len(self.detectors) == 1:
-            return self.detector(gray, scales=self.det_scales)
+            return self.detector(gray, scales=self.det_scales, shifts=self.det_shifts)
         t = self.detector.threshold
-        fused = fuse_boxes([r for d in self.detectors for r in d.runs(gray, 0.5 * t, self.det_scales)])
+        fused = fuse_boxes([r for d in self.detectors for r in d.runs(gray, 0.5 * t, self.det_scales, self.det_shifts)])
         return fused[fused[:, 4] >= t]
 
     def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:

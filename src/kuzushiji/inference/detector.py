@@ -67,22 +67,31 @@ class OnnxDetector:
         x, scale = preprocess(gray, height or self.height)
         return self.session.run(None, {"image": x}), scale
 
-    def __call__(self, gray: np.ndarray, threshold: float | None = None, scales: tuple[float, ...] = (1.0,)) -> np.ndarray:
-        """Boxes ``(N, 5)``: ``x, y, w, h, score``. With several ``scales`` (of the working height) the
-        page is detected at each and the boxes fused (:func:`fuse_boxes`) before thresholding."""
+    def __call__(self, gray: np.ndarray, threshold: float | None = None, scales: tuple[float, ...] = (1.0,),
+                 shifts: tuple[float, ...] = (0.0,)) -> np.ndarray:
+        """Boxes ``(N, 5)``: ``x, y, w, h, score``. With several ``scales`` (of the working height) or
+        horizontal ``shifts`` the page is detected at each and the boxes fused (:func:`fuse_boxes`) before
+        thresholding."""
         t = self.threshold if threshold is None else threshold
-        if tuple(scales) == (1.0,):
+        if tuple(scales) == (1.0,) and tuple(shifts) == (0.0,):
             return self.runs(gray, t)[0]
-        fused = fuse_boxes(self.runs(gray, 0.5 * t, scales))
+        fused = fuse_boxes(self.runs(gray, 0.5 * t, scales, shifts))
         return fused[fused[:, 4] >= t]
 
-    def runs(self, gray: np.ndarray, threshold: float, scales: tuple[float, ...] = (1.0,)) -> list[np.ndarray]:
-        """One decoded detection per scale, each kept down to ``threshold`` (for fusing several runs)."""
+    def runs(self, gray: np.ndarray, threshold: float, scales: tuple[float, ...] = (1.0,),
+             shifts: tuple[float, ...] = (0.0,)) -> list[np.ndarray]:
+        """One decoded detection per scale and shift, each kept down to ``threshold`` (for fusing several runs).
+        A shift moves the page right by that fraction of the output stride (the heatmap's grid falls elsewhere)."""
         out = []
         for s in scales:
             height = self.height if s == 1.0 else max(256, int(round(self.height * s / 32)) * 32)
-            (heat, size, off), scale = self.raw(gray, height)
-            out.append(decode(heat[0], size[0], off[0], scale, threshold))
+            for shift in shifts:
+                pad = int(round(shift * STRIDE * gray.shape[0] / height))
+                page = cv2.copyMakeBorder(gray, 0, 0, pad, 0, cv2.BORDER_REPLICATE) if pad else gray
+                (heat, size, off), scale = self.raw(page, height)
+                boxes = decode(heat[0], size[0], off[0], scale, threshold)
+                boxes[:, 0] -= pad
+                out.append(boxes)
         return out
 
 
