@@ -243,7 +243,7 @@ def main() -> None:
             oof_y.append(feats[j][1])
         thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), sum(len(truth[i]) for i in ids))
         train_filter(np.concatenate([feats[i][0] for i in ids]), np.concatenate([feats[i][1] for i in ids]),
-                     threshold=thr).save(a.save_filter)
+                     threshold=thr, det_threshold=min(THRESHOLDS)).save(a.save_filter)
         print(f"filter for {a.accurate_config} (threshold {thr}) -> {a.save_filter}")
 
 

@@ -91,9 +91,9 @@ def main() -> None:
     sizes = sorted({f"{pg.width}x{pg.height}" for pg in pages.values()})
     print(f"{len(files)} pages x {a.repeat} runs; sizes {', '.join(sizes[:4])}{' ...' if len(sizes) > 4 else ''}; "
           f"JPEG decode alone {statistics.median(decode):.3f} s (median)")
-    print(f"{'measure':<38}" + "".join(f"{m:>18}" for m in modes))
+    print(f"{'measure':<38}" + "".join(f"{m:>26}" for m in modes))
     for k in rows[modes[0]]:
-        print(f"{k:<38}" + "".join(f"{rows[m].get(k, '-'):>18}" for m in modes))
+        print(f"{k:<38}" + "".join(f"{rows[m].get(k, '-'):>26}" for m in modes))
     print("In-sample: the bundled models were fine-tuned on these 4 dev pages. Leave-one-page-out: bench/accuracy.py.")
 
 

@@ -60,13 +60,15 @@ def box_features(det: np.ndarray, probs: np.ndarray, top: np.ndarray, choice: np
 class FPFilter:
     """A trained filter: ``keep(features)`` -> boolean mask; ``predict`` -> probability a box is right."""
 
-    def __init__(self, model_text: str, threshold: float, features: tuple[str, ...] = FEATURES) -> None:
+    def __init__(self, model_text: str, threshold: float, features: tuple[str, ...] = FEATURES,
+                 det_threshold: float | None = None) -> None:
         import lightgbm as lgb
 
         if tuple(features) != FEATURES:
             raise ValueError(f"filter was trained on features {features}, this version computes {FEATURES}")
         self.booster = lgb.Booster(model_str=model_text)
         self.model_text, self.threshold = model_text, float(threshold)
+        self.det_threshold = det_threshold  # the detection threshold its training boxes were cut at
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
@@ -78,13 +80,14 @@ class FPFilter:
 
     def save(self, path: str | Path) -> None:
         atomic_write_text(Path(path), json.dumps({"kind": "fp_filter", "features": list(FEATURES),
-                                                  "threshold": self.threshold, "model": self.model_text}))
+                                                  "threshold": self.threshold, "det_threshold": self.det_threshold,
+                                                  "model": self.model_text}))
 
     @classmethod
     def load(cls, path: str | Path) -> "FPFilter":
         try:
             d = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(d["model"], d["threshold"], tuple(d["features"]))
+            return cls(d["model"], d["threshold"], tuple(d["features"]), d.get("det_threshold"))
         except (OSError, ValueError, KeyError) as e:
             raise DataError(path, f"not a false-positive filter ({e})") from None
 
@@ -94,12 +97,14 @@ PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_d
           "verbose": -1, "seed": 1, "num_threads": 1}
 
 
-def train_filter(x: np.ndarray, y: np.ndarray, rounds: int = 200, threshold: float = 0.5) -> FPFilter:
-    """Fit LightGBM on box features ``x`` and 0/1 labels ``y`` (1: the character scores as correct)."""
+def train_filter(x: np.ndarray, y: np.ndarray, rounds: int = 200, threshold: float = 0.5,
+                 det_threshold: float | None = None) -> FPFilter:
+    """Fit LightGBM on box features ``x`` and 0/1 labels ``y`` (1: the character scores as correct) of boxes
+    detected down to ``det_threshold``; the recognizer then detects down to it too and lets the filter choose."""
     import lightgbm as lgb
 
     booster = lgb.train(PARAMS, lgb.Dataset(x, y.astype(np.float32), feature_name=list(FEATURES)), rounds)
-    return FPFilter(booster.model_to_string(), threshold)
+    return FPFilter(booster.model_to_string(), threshold, det_threshold=det_threshold)
 
 
 def best_threshold(p: np.ndarray, correct: np.ndarray, n_truth: int,

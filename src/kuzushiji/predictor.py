@@ -76,6 +76,9 @@ class Recognizer:
         self.mode = mode
         self.detectors = [OnnxDetector(p, threads=threads) for p in dets]
         self.detector = self.detectors[0]
+        self.fp_filter = FPFilter.load(fp_filter) if fp_filter else None
+        if det_threshold is None and self.fp_filter is not None and self.fp_filter.det_threshold:
+            det_threshold = self.fp_filter.det_threshold  # the filter, not the detector, decides above it
         if det_threshold is not None:
             for d in self.detectors:
                 d.threshold = check_threshold(det_threshold)
@@ -92,7 +95,6 @@ class Recognizer:
         self.det_scales = tuple(det_scales) if det_scales is not None else m["det_scales"]
         self.det_shifts = tuple(det_shifts) if det_shifts is not None else m["det_shifts"]
         self.min_score = min_score
-        self.fp_filter = FPFilter.load(fp_filter) if fp_filter else None
         lm_path = Path(lm) if lm else asset_path("lm.npz")
         self.lm = NgramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
         self.lm_weight = 0.0
