@@ -156,7 +156,7 @@ def main() -> None:
     filter_data = {}
     for ds, ms in configs:
         name = f"{ds}+{'+'.join(ms)}"
-        comp, detc, comp_f, hits, n_crops, cers, cers_f = Counts(), Counts(), Counts(), 0, 0, [], []
+        comp, detc, comp_f, det_f, hits, n_crops, cers, cers_f = Counts(), Counts(), Counts(), Counts(), 0, 0, [], []
         chosen, feats = {}, {}
         for k, fold in folds.items():
             train = [i for i in dev if i != k]
@@ -194,7 +194,9 @@ def main() -> None:
             filt = train_filter(np.concatenate([feats[j][0] for j in others]),
                                 np.concatenate([feats[j][1] for j in others]), threshold=thr)
             t, w = chosen[k]
-            comp_f += match_page(truth[k], fold.page(dev[k], ds, ms, min(THRESHOLDS), w, keep=filt)[0].points())[0]
+            kept = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, keep=filt)[0].points()
+            comp_f += match_page(truth[k], kept)[0]
+            det_f += match_page(truth[k], kept, class_agnostic=True)[0]
             hyp = reading("".join(fold.page(s, ds, ms, min(THRESHOLDS), w, keep=filt)[0].text.replace("\n", "")
                                   for s in sides))
             cers_f.append(edit_distance(hyp, ref) / len(ref))
@@ -214,7 +216,8 @@ def main() -> None:
                "det_f1": round(detc.f1, 4), "top1": round(hits / n_crops, 4), "cer": round(float(np.mean(cers)), 4),
                "seconds_per_page": round(sec, 3),
                "with_filter": {"f1": round(comp_f.f1, 4), "precision": round(comp_f.precision, 4),
-                               "recall": round(comp_f.recall, 4), "cer": round(float(np.mean(cers_f)), 4)},
+                               "recall": round(comp_f.recall, 4), "det_f1": round(det_f.f1, 4),
+                               "cer": round(float(np.mean(cers_f)), 4)},
                "chosen": {k: list(v) for k, v in chosen.items()}}
         results[name] = row
         print(name, json.dumps(row), flush=True)

@@ -25,6 +25,7 @@ import torch
 from kuzushiji import Recognizer
 from kuzushiji.datasets.crops import from_pages
 from kuzushiji.datasets.pages import PageRecord, load_pages, write_subset
+from kuzushiji.io.image import list_images
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.models import create_model
 from kuzushiji.structures import CharBox
@@ -77,6 +78,8 @@ def top1(ckpt: Path, held: PageRecord) -> tuple[int, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
+    p.add_argument("pages", nargs="*", help="unlabelled pages to pseudo-label (default: codh_pages_unlabeled "
+                                            "without the held-out Genji block)")
     p.add_argument("--det-loo", help="detector LOO folder (scripts/loo.py detector)")
     p.add_argument("--cls-loo", help="round-0 classifier LOO folder (scripts/loo.py classifier)")
     p.add_argument("--final", help="bundle mode: this checkpoint (fine-tuned on all dev pages) goes through the "
@@ -96,7 +99,7 @@ def main() -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     recs = load_pages(a.real)
-    pages = unlabelled_pages()
+    pages = list_images(a.pages) if a.pages else unlabelled_pages()
     aligned_csv = Path(a.aligned) / "train.csv"
     aligned = dict(read_train_csv(aligned_csv)) if aligned_csv.is_file() else {}
     log_path = out / "rounds.json"

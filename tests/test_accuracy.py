@@ -112,6 +112,13 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     assert match_page(rec.boxes, filtered.points())[0].precision > match_page(rec.boxes, page.points())[0].precision
     acc = Recognizer(mode="accurate")
     assert acc.det_scales == (0.9, 1.0, 1.1)
+    if asset_path("fp_filter.json").is_file():  # the filter detects down to the threshold it was trained at
+        assert acc.fp_filter is not None and acc.detector.threshold == acc.fp_filter.det_threshold
+        assert len(acc.classifiers) == 1 + asset_path("classifier_2.onnx").is_file()
+    filt.det_threshold = 0.35
+    filt.save(tmp_path / "filter2.json")
+    assert Recognizer(fp_filter=tmp_path / "filter2.json").detector.threshold == 0.35
+    assert Recognizer(fp_filter=tmp_path / "filter2.json", det_threshold=0.6).detector.threshold == 0.6
     assert len(acc.recognize(rec.image_path).chars) > 20
     assert main(["recognize", str(rec.image_path), "-o", str(tmp_path / "out"), "--accurate", "--quiet"]) == 0
     assert json.loads((tmp_path / "out" / f"{rec.image_id}.json").read_text())["chars"]
