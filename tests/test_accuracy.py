@@ -115,6 +115,7 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     if asset_path("fp_filter.json").is_file():  # the filter detects down to the threshold it was trained at
         assert acc.fp_filter is not None and acc.detector.threshold == acc.fp_filter.det_threshold
         assert len(acc.classifiers) == 1 + asset_path("classifier_2.onnx").is_file()
+    assert Recognizer(mode="accurate", fp_filter=False).fp_filter is None
     filt.det_threshold = 0.35
     filt.save(tmp_path / "filter2.json")
     assert Recognizer(fp_filter=tmp_path / "filter2.json").detector.threshold == 0.35

@@ -31,7 +31,7 @@ class RecognizerOptions:
     lm: bool = True
     det_tta: bool = False
     mode: str = "fast"  # "accurate": what predictor.MODES turns on
-    fp_filter: str | None = None
+    fp_filter: str | bool | None = None  # None: the mode's; False: none
 
     def build(self, threads: int | None = None):
         from .predictor import Recognizer

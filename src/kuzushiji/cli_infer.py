@@ -30,7 +30,8 @@ def cmd_recognize(a: argparse.Namespace) -> int:
         return 2
     out = OutputFolder(a.output, sorted({s.file for s in sources if s.file}), a.into_input_folder)
     rec = RecognizerOptions(tuple(a.detector or ()), tuple(a.classifier or ()), a.threads, a.threshold, a.tta,
-                            not a.no_lm, a.det_tta, "accurate" if a.accurate else "fast", a.fp_filter)
+                            not a.no_lm, a.det_tta, "accurate" if a.accurate else "fast",
+                            False if a.no_fp_filter else a.fp_filter)
     r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), a.engine, a.address, a.resume, not a.quiet,
                   say, a.workers)
     print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
@@ -139,6 +140,7 @@ def _page_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--detector", action="append", help="detector ONNX (default: bundled); repeat to fuse several")
     r.add_argument("--classifier", action="append", help="classifier ONNX (default: bundled); repeat to ensemble")
     r.add_argument("--fp-filter", help="false-positive filter JSON (bench/accuracy.py --save-filter)")
+    r.add_argument("--no-fp-filter", action="store_true", help="keep every detected box (also with --accurate)")
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")

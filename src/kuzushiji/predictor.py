@@ -50,8 +50,8 @@ class Recognizer:
 
     ``mode="fast"`` (default): one detector pass, one classifier. ``mode="accurate"``: multi-scale detection
     with box fusion, the bundled classifier ensemble and the false-positive filter (what :data:`MODES`
-    lists). Several ``detector``/``classifier`` paths make an ensemble: boxes fused, probabilities averaged
-    (the classifiers must share their set of classes).
+    lists; ``fp_filter=False`` keeps every box). Several ``detector``/``classifier`` paths make an ensemble:
+    boxes fused, probabilities averaged (the classifiers must share their set of classes).
     """
 
     def __init__(self, detector: ModelPaths = None, classifier: ModelPaths = None,
@@ -59,7 +59,7 @@ class Recognizer:
                  min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
                  tta: bool = False, det_scales: tuple[float, ...] | None = None,
                  det_shifts: tuple[float, ...] | None = None, mode: str = "fast",
-                 fp_filter: str | Path | None = None) -> None:
+                 fp_filter: str | Path | bool | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -76,7 +76,7 @@ class Recognizer:
         self.mode = mode
         self.detectors = [OnnxDetector(p, threads=threads) for p in dets]
         self.detector = self.detectors[0]
-        self.fp_filter = FPFilter.load(fp_filter) if fp_filter else None
+        self.fp_filter = FPFilter.load(fp_filter) if fp_filter else None  # False: none, even in accurate mode
         if det_threshold is None and self.fp_filter is not None and self.fp_filter.det_threshold:
             det_threshold = self.fp_filter.det_threshold  # the filter, not the detector, decides above it
         if det_threshold is not None:
