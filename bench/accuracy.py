@@ -34,7 +34,6 @@ from kuzushiji import Recognizer  # noqa: E402
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
 from kuzushiji.fp_filter import best_threshold, box_features, train_filter  # noqa: E402
-from kuzushiji.io.crop import crop_box  # noqa: E402
 from kuzushiji.io.image import read_page  # noqa: E402
 from kuzushiji.metrics import Counts, match_page  # noqa: E402
 from kuzushiji.train.onnx_export import export_classifier, export_detector  # noqa: E402
@@ -82,15 +81,9 @@ class Fold:
         return self.cache[key]
 
     def classify(self, gray: np.ndarray, boxes: np.ndarray) -> dict[str, np.ndarray]:
-        from kuzushiji.structures import CharBox
-
-        out = {}
         if len(boxes) == 0:
             return {n: np.zeros((0, len(self.rec.classifier.codes)), np.float32) for n in self.names}
-        crops = np.stack([crop_box(gray, CharBox("", *map(float, b)), self.rec.classifier.size) for b in boxes])
-        for n, c, cols in zip(self.names, self.rec.classifiers, self.rec._columns):
-            out[n] = c.predict(crops)[:, cols]
-        return out
+        return dict(zip(self.names, self.rec.member_probs(gray, boxes)))
 
     def page(self, path: Path, det_setting: str, members: list[str], t: float, w: float, keep=None):
         det, probs, W, H = self.read(path, det_setting)

@@ -87,7 +87,7 @@ class Recognizer:
         self._columns = []  # each classifier's class order -> the first's
         for p, c in zip(clss, self.classifiers):
             if set(c.codes) != set(self.classifier.codes):
-                raise DataError(p, f"an ensemble's classifiers must share their classes ({clss[0].name} differs)")
+                raise DataError(p, f"its classes differ from {clss[0].name}'s (an ensemble's classifiers share them)")
             pos = {code: j for j, code in enumerate(c.codes)}
             self._columns.append(np.array([pos[code] for code in self.classifier.codes]))
         self.top_k = top_k
@@ -115,19 +115,25 @@ class Recognizer:
     def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
         """Class probabilities of the detected boxes, averaged over the classifiers (and, with TTA, over two
         crop framings)."""
-        size = self.classifier.size
         if len(det) == 0:
             return np.zeros((0, len(self.classifier.codes)), np.float32)
-        boxes = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h, _ in det]
+        return np.mean(self.member_probs(gray, det), axis=0)
+
+    def member_probs(self, gray: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+        """Each classifier's class probabilities of ``boxes`` (``(N, >=4)``: x, y, w, h), in the first
+        classifier's class order (with TTA, averaged over two crop framings)."""
+        cb = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h in np.asarray(boxes)[:, :4]]
         framings = [0.08, 0.16] if self.tta else [0.08]
         crops: dict[tuple[int, float], np.ndarray] = {}
-        probs = np.zeros((len(det), len(self.classifier.codes)), np.float32)
+        out = []
         for c, columns in zip(self.classifiers, self._columns):
+            probs = np.zeros((len(cb), len(c.codes)), np.float32)
             for pad in framings:
                 if (c.size, pad) not in crops:
-                    crops[c.size, pad] = np.stack([crop_box(gray, b, c.size, pad=pad) for b in boxes])
+                    crops[c.size, pad] = np.stack([crop_box(gray, b, c.size, pad=pad) for b in cb])
                 probs += c.predict(crops[c.size, pad])[:, columns]
-        return probs / (len(self.classifiers) * len(framings))
+            out.append(probs / len(framings))
+        return out
 
     def read_columns(self, det: np.ndarray, probs: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, list[list[int]], np.ndarray]:
