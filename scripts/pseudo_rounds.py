@@ -129,8 +129,10 @@ def main() -> None:
             n_aligned, n_same = agreement(pseudo, aligned)
             pl = write_subset(pseudo, out / f"r{r}" / f"pseudo_{k}")
             dev = write_subset([x for x in recs if x is not held], out / f"r{r}" / f"data_{k}")
+            pl_src = [str(pl)] if pseudo else []  # --threshold above 1: the control without pseudo-labels
             train_classifier(ClassifierConfig(
-                sources=[a.synth, str(dev), str(pl), *a.extra], repeat=[1, 20, 1] + [2] * len(a.extra), out=str(run),
+                sources=[a.synth, str(dev), *pl_src, *a.extra], repeat=[1, 20] + [1] * len(pl_src) + [2] * len(a.extra),
+                out=str(run),
                 init=str(init), epochs=a.epochs, lr=5e-4, cap=16, min_per_class=1,
                 threads=a.threads, resume=True, seed=r, batch=128))
             hits, n = top1(run / "last.pt", held) if held is not None else (0, 0)
