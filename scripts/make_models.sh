@@ -3,8 +3,8 @@
 #   synthetic pages + glyph crops -> detector and classifier trained on synthetic data (in parallel,
 #   one core each) -> leave-one-page-out evaluation on the real dev pages -> fine-tuning on all real
 #   dev pages. The Genji manuscript aligned with its text (scripts/align_rounds.py) gives real glyphs that are
-#   drawn into a second set of synthetic crops; two classifiers learn them (the accurate mode's ensemble); the fast
-#   one goes through three pseudo-label rounds on the unlabelled real pages; pseudo-labels also fine-tune the
+#   drawn into a second set of synthetic crops; two classifiers learn them (the accurate mode's ensemble) and go
+#   through three pseudo-label rounds on the unlabelled real pages; pseudo-labels also fine-tune the
 #   detector a second time; bench/accuracy.py measures the modes and trains the false-positive filter; ONNX export.
 # Every step is checkpointed and skipped when its output exists, so the script can be re-run to resume.
 set -euo pipefail
@@ -63,8 +63,10 @@ $PY scripts/loo.py classifier --init $R/cls_glyphs/last.pt --synth $W/crops_glyp
 $PY scripts/loo.py classifier --init $R/cls_glyphs_l2/last.pt --synth $W/crops_glyphs --out $R/cls_loo_l2 --threads 1 > $R/cls_loo_l2.log 2>&1 &
 wait
 
-log "3d. pseudo-label rounds on the unlabelled real pages, leave-one-page-out (the fast classifier's recipe)"
-$PY scripts/pseudo_rounds.py --det-loo $R/det_loo --cls-loo $R/cls_loo_glyphs --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl > $R/pl.log 2>&1
+log "3d. pseudo-label rounds on the unlabelled real pages, leave-one-page-out (both classifiers' recipe)"
+$PY scripts/pseudo_rounds.py --det-loo $R/det_loo --cls-loo $R/cls_loo_glyphs --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl > $R/pl.log 2>&1 &
+$PY scripts/pseudo_rounds.py --det-loo $R/det_loo --cls-loo $R/cls_loo_l2 --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl_l2 > $R/pl_l2.log 2>&1 &
+wait
 
 log "4. fine-tune on all real dev pages (both classifiers from their glyph-crop training)"
 $KZ train detector --data $W/synth_det --data $REAL --weight 1 --weight 1 "${DET_EXTRA[@]}" --out $R/det_ft --init $R/det_synth/last.pt --epochs 3 --iters 150 --lr 5e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_ft.log 2>&1 &
@@ -83,20 +85,22 @@ read -r THRESH LMW < <($PY -c "import json,statistics as s; f=json.load(open('$R
 print(s.median(v['finetuned']['threshold'] for v in f), s.median(v['finetuned']['lm_weight'] for v in f))")
 $PY scripts/build_lm.py $W/cls_ft.onnx -o $W/lm.npz --shared $SHARED --order 3 --weight $LMW
 
-log "5. pseudo-labels: second detector fine-tuning; the fast classifier's three rounds with all dev pages kept"
+log "5. pseudo-labels: second detector fine-tuning; both classifiers' three rounds with all dev pages kept"
 [ -f $W/pseudo/stats.json ] || OMP_NUM_THREADS=2 $PY scripts/pseudo_label.py --detector $W/det_ft.onnx --classifier $W/cls_ft.onnx --cls-threshold 0.95 -o $W/pseudo $SHARED/codh_pages_unlabeled/images
 $KZ train detector --data $W/synth_det --data $REAL --data $W/pseudo/det --weight 1 --weight 1 --weight 1 --out $R/det_pl --init $R/det_ft/last.pt --epochs 3 --iters 150 --lr 3e-4 --max-pages 800 --seed 1 --threads 1 --resume > $R/det_pl.log 2>&1 &
-$PY scripts/pseudo_rounds.py --final $R/cls_ft_glyphs/last.pt --detector $W/det_ft.onnx --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl_final > $R/pl_final.log 2>&1 &
+for c in glyphs glyphs_l2; do
+  $PY scripts/pseudo_rounds.py --final $R/cls_ft_$c/last.pt --detector $W/det_ft.onnx --synth $W/crops_glyphs --aligned $GLYPHS --rounds 3 -o $R/pl_final_$c > $R/pl_final_$c.log 2>&1
+done &
 wait
 
 log "5b. the accurate mode, measured leave-one-page-out (bench/accuracy.py), and its false-positive filter"
-$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r3 --cls-loo B=$R/cls_loo_l2 --configs single+A,tta+A,tta+A+B \
+$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r3 --cls-loo B=$R/pl_l2/r3 --configs single+A,tta+A,tta+A+B \
     --fast-config single+A --accurate-config tta+A+B --accurate-filter --save-filter $W/fp_filter.json -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
 $KZ export detector $R/det_pl/last.pt -o src/kuzushiji/assets/detector.onnx --threshold $THRESH
-$KZ export classifier $R/pl_final/r3/cls_all/last.pt -o src/kuzushiji/assets/classifier.onnx
-$KZ export classifier $R/cls_ft_glyphs_l2/last.pt -o src/kuzushiji/assets/classifier_2.onnx
+$KZ export classifier $R/pl_final_glyphs/r3/cls_all/last.pt -o src/kuzushiji/assets/classifier.onnx
+$KZ export classifier $R/pl_final_glyphs_l2/r3/cls_all/last.pt -o src/kuzushiji/assets/classifier_2.onnx
 cp $W/lm.npz src/kuzushiji/assets/lm.npz
 cp $W/fp_filter.json src/kuzushiji/assets/fp_filter.json
 log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter.json (threshold $THRESH, LM weight $LMW)"
