@@ -25,6 +25,7 @@ import torch
 from kuzushiji import Recognizer
 from kuzushiji.datasets.crops import from_pages
 from kuzushiji.datasets.pages import PageRecord, load_pages, write_subset
+from kuzushiji.io.atomic import atomic_write_text
 from kuzushiji.io.image import list_images
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.models import create_model
@@ -140,14 +141,14 @@ def main() -> None:
                                "agree_with_aligned": n_same, "hits": hits, "n": n}
             print(f"round {r} fold {k}: {row['folds'][k]}", flush=True)
             log[str(r)] = row
-            log_path.write_text(json.dumps(log, indent=1))
+            atomic_write_text(log_path, json.dumps(log, indent=1))
         f = row["folds"].values()
         row["top1"] = round(sum(x["hits"] for x in f) / max(sum(x["n"] for x in f), 1), 4) if not a.final else None
         row["pseudo_precision_vs_aligned"] = round(sum(x["agree_with_aligned"] for x in f) /
                                                    max(sum(x["in_aligned"] for x in f), 1), 4)
         row["pseudo_labels_per_fold"] = round(float(np.mean([x["pseudo_labels"] for x in f])), 1)
         log[str(r)] = row
-        log_path.write_text(json.dumps(log, indent=1))
+        atomic_write_text(log_path, json.dumps(log, indent=1))
         print(f"round {r}: LOO top-1 {row['top1']}, pseudo-label precision vs aligned text "
               f"{row['pseudo_precision_vs_aligned']}, {row['pseudo_labels_per_fold']} labels per fold", flush=True)
 
