@@ -33,7 +33,8 @@ from align import edit_distance, reading  # noqa: E402
 from kuzushiji import Recognizer  # noqa: E402
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
-from kuzushiji.fp_filter import best_threshold, box_features, train_filter  # noqa: E402
+from kuzushiji.fp_filter import best_threshold, train_filter  # noqa: E402
+from kuzushiji.io.atomic import atomic_write_text  # noqa: E402
 from kuzushiji.io.image import read_page  # noqa: E402
 from kuzushiji.metrics import Counts, match_page  # noqa: E402
 from kuzushiji.train.onnx_export import export_classifier, export_detector  # noqa: E402
@@ -214,13 +215,13 @@ def main() -> None:
                "chosen": {k: list(v) for k, v in chosen.items()}}
         results[name] = row
         print(name, json.dumps(row), flush=True)
-        Path(a.output).write_text(json.dumps({"configs": results, "cer_reference_chars": len(ref)}, indent=1))
+        atomic_write_text(a.output, json.dumps({"configs": results, "cer_reference_chars": len(ref)}, indent=1))
     modes = {}
     for mode, cfg, filt in (("fast", a.fast_config, False), ("accurate", a.accurate_config, a.accurate_filter)):
         if cfg in results:
             r = results[cfg]["with_filter"] if filt else results[cfg]
             modes[mode] = {"config": cfg + (" + FP filter" if filt else ""), "f1": r["f1"], "cer": r["cer"]}
-    Path(a.output).write_text(json.dumps({"configs": results, "modes": modes, "cer_reference_chars": len(ref),
+    atomic_write_text(a.output, json.dumps({"configs": results, "modes": modes, "cer_reference_chars": len(ref),
                                           "classifiers": cls_dirs, "detectors": [a.det_loo, a.det_loo2]}, indent=1))
     print(f"\n| configuration | comp. F1 (P / R) | + FP filter F1 (P / R) | det. F1 | cls top-1 | Genji CER | + filter | s/page |")
     print("|---|---|---|---|---|---|---|---|")
