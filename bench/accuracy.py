@@ -223,7 +223,7 @@ def main() -> None:
             modes[mode] = {"config": cfg + (" + FP filter" if filt else ""), "f1": r["f1"], "cer": r["cer"]}
     atomic_write_text(a.output, json.dumps({"configs": results, "modes": modes, "cer_reference_chars": len(ref),
                                           "classifiers": cls_dirs, "detectors": [a.det_loo, a.det_loo2]}, indent=1))
-    print(f"\n| configuration | comp. F1 (P / R) | + FP filter F1 (P / R) | det. F1 | cls top-1 | Genji CER | + filter | s/page |")
+    print("\n| configuration | comp. F1 (P / R) | + FP filter F1 (P / R) | det. F1 | cls top-1 | Genji CER | + filter | s/page |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         f = r["with_filter"]
