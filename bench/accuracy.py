@@ -60,6 +60,20 @@ def genji_block() -> tuple[list[Path], str]:
     return sides, reading(aligner.text[spans[0].start: max(s.end for s in spans)])
 
 
+def fit_filter(feats: dict, ids: list[str], truth: dict, det_threshold: float | None = None):
+    """The false-positive filter trained on the pages ``ids`` (features and true-positive labels from
+    ``feats``), its threshold chosen by leave-one-page-out over those same pages."""
+    oof_p, oof_y = [], []
+    for j in ids:
+        f = train_filter(np.concatenate([feats[i][0] for i in ids if i != j]),
+                         np.concatenate([feats[i][1] for i in ids if i != j]))
+        oof_p.append(f.predict(feats[j][0]))
+        oof_y.append(feats[j][1])
+    thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), sum(len(truth[i]) for i in ids))
+    return train_filter(np.concatenate([feats[i][0] for i in ids]), np.concatenate([feats[i][1] for i in ids]),
+                        threshold=thr, det_threshold=det_threshold)
+
+
 class Fold:
     """One fold's models and its cached readings: per page and detector setting, boxes at the lowest
     threshold and each classifier's probabilities (in the first classifier's class order)."""
@@ -161,10 +175,7 @@ def main() -> None:
             detc += match_page(truth[k], page.points(), class_agnostic=True)[0]
             # filter data: the held-out page read at the lowest threshold, features in reading order
             page0, d0, p0 = fold.page(dev[k], ds, ms, min(THRESHOLDS), w)
-            x = fold.rec.features(d0, p0, page0.width, page0.height)
-            order = np.concatenate(fold.rec.read_columns(d0, p0)[2]) if len(d0) else np.zeros(0, int)
-            used = match_page(truth[k], page0.points())[2]
-            feats[k] = (x[order], used)
+            feats[k] = (fold.rec.features(d0, p0, page0.width, page0.height), match_page(truth[k], page0.points())[2])
             # classifier top-1 on the truth boxes of the held-out page
             _, gray = read_page(dev[k])
             boxes = np.array([[b.x, b.y, b.w, b.h] for b in truth[k]], np.float32)
@@ -176,17 +187,7 @@ def main() -> None:
             cers.append(edit_distance(hyp, ref) / len(ref))
         # false-positive filter, leave-one-page-out at the level of the filter too
         for k, fold in folds.items():
-            others = [j for j in dev if j != k]
-            oof_p, oof_y, n_truth = [], [], 0
-            for j in others:
-                inner = [i for i in others if i != j]
-                f = train_filter(np.concatenate([feats[i][0] for i in inner]), np.concatenate([feats[i][1] for i in inner]))
-                oof_p.append(f.predict(feats[j][0]))
-                oof_y.append(feats[j][1])
-                n_truth += len(truth[j])
-            thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), n_truth)
-            filt = train_filter(np.concatenate([feats[j][0] for j in others]),
-                                np.concatenate([feats[j][1] for j in others]), threshold=thr)
+            filt = fit_filter(feats, [j for j in dev if j != k], truth)
             t, w = chosen[k]
             kept = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, keep=filt)[0].points()
             comp_f += match_page(truth[k], kept)[0]
@@ -231,18 +232,9 @@ def main() -> None:
               f" / {f['recall']:.3f}) | {r['det_f1']:.3f} | {r['top1']:.3f} | {r['cer']:.3f} | {f['cer']:.3f} | "
               f"{r['seconds_per_page']:.2f} |")
     if a.save_filter:
-        feats = filter_data[a.accurate_config]
-        ids = list(feats)
-        oof_p, oof_y = [], []
-        for j in ids:
-            f = train_filter(np.concatenate([feats[i][0] for i in ids if i != j]),
-                             np.concatenate([feats[i][1] for i in ids if i != j]))
-            oof_p.append(f.predict(feats[j][0]))
-            oof_y.append(feats[j][1])
-        thr = best_threshold(np.concatenate(oof_p), np.concatenate(oof_y), sum(len(truth[i]) for i in ids))
-        train_filter(np.concatenate([feats[i][0] for i in ids]), np.concatenate([feats[i][1] for i in ids]),
-                     threshold=thr, det_threshold=min(THRESHOLDS)).save(a.save_filter)
-        print(f"filter for {a.accurate_config} (threshold {thr}) -> {a.save_filter}")
+        filt = fit_filter(filter_data[a.accurate_config], list(dev), truth, det_threshold=min(THRESHOLDS))
+        filt.save(a.save_filter)
+        print(f"filter for {a.accurate_config} (threshold {filt.threshold}) -> {a.save_filter}")
 
 
 if __name__ == "__main__":

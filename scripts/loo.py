@@ -20,17 +20,9 @@ from kuzushiji.datasets.crops import from_pages
 from kuzushiji.datasets.detection import load_mem_pages
 from kuzushiji.datasets.pages import load_pages, write_subset
 from kuzushiji.metrics import Counts
-from kuzushiji.models import create_model
-from kuzushiji.train.common import load_checkpoint
+from kuzushiji.train.common import load_model
 
 REAL = "../shared/data/kuzushiji_pages_100241706"
-
-
-def _load(ckpt):
-    ck = load_checkpoint(ckpt)
-    m = create_model(ck["model_name"], **ck.get("model_kwargs", {}))
-    m.load_state_dict(ck["model"])
-    return m.eval(), ck
 
 
 def detector(a) -> dict:
@@ -53,7 +45,7 @@ def detector(a) -> dict:
         for name, ckpt in [("synthetic_only", a.init), ("finetuned", run / "last.pt")]:
             if not Path(ckpt).is_file():
                 continue
-            model, ck = _load(ckpt)
+            model, ck = load_model(ckpt)
             h = ck["config"]["height"]
             tr, te = load_mem_pages(train_recs, h), load_mem_pages([held], h)
             otr, ote = predict_pages(model, tr, dev), predict_pages(model, te, dev)
@@ -91,7 +83,7 @@ def classifier(a) -> dict:
         for name, ckpt in [("synthetic_only", a.init), ("finetuned", run / "last.pt")]:
             if not Path(ckpt).is_file():
                 continue
-            model, ck = _load(ckpt)
+            model, ck = load_model(ckpt)
             crops = from_pages([held], ck["input_size"])
             logits = predict_logits(model, crops.images, dev)
             labels = to_labels(crops.codes, ck["codes"])

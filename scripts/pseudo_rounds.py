@@ -28,10 +28,9 @@ from kuzushiji.datasets.pages import PageRecord, load_pages, write_subset
 from kuzushiji.io.atomic import atomic_write_text
 from kuzushiji.io.image import list_images
 from kuzushiji.io.kaggle import read_train_csv
-from kuzushiji.models import create_model
 from kuzushiji.structures import CharBox
 from kuzushiji.train.classifier import ClassifierConfig, train_classifier
-from kuzushiji.train.common import load_checkpoint
+from kuzushiji.train.common import load_model
 from kuzushiji.train.onnx_export import export_classifier, export_detector
 from kuzushiji.train.scoring import predict_logits, to_labels
 
@@ -69,11 +68,9 @@ def agreement(records: list[PageRecord], aligned: dict[str, list[CharBox]]) -> t
 
 
 def top1(ckpt: Path, held: PageRecord) -> tuple[int, int]:
-    ck = load_checkpoint(ckpt)
-    m = create_model(ck["model_name"], **ck.get("model_kwargs", {}))
-    m.load_state_dict(ck["model"])
+    m, ck = load_model(ckpt)
     crops = from_pages([held], ck["input_size"])
-    logits = predict_logits(m.eval(), crops.images, torch.device("cpu"))
+    logits = predict_logits(m, crops.images, torch.device("cpu"))
     return int((logits.argmax(1) == to_labels(crops.codes, ck["codes"])).sum()), len(crops.codes)
 
 

@@ -100,8 +100,7 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     _, gray = read_page(rec.image_path)
     det = r.detect(gray)
     probs = r.classify(gray, det)
-    order = np.concatenate(r.read_columns(det, probs)[2])
-    x = r.features(det, probs, page.width, page.height)[order]
+    x = r.features(det, probs, page.width, page.height)
     assert np.allclose(x[:, 0], [c.det_score for c in page.chars])
     used = match_page(rec.boxes, page.points())[2]
     filt = train_filter(x, used, rounds=50, threshold=0.5)

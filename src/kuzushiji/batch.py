@@ -34,12 +34,12 @@ class RecognizerOptions:
     fp_filter: str | bool | None = None  # None: the mode's; False: none
 
     def build(self, threads: int | None = None):
-        from .predictor import Recognizer
+        from .predictor import MODES, Recognizer
 
         return Recognizer(self.detector or None, self.classifier or None,
                           threads=self.threads if threads is None else threads, det_threshold=self.threshold,
                           tta=self.tta, lm_weight=None if self.lm else 0.0,
-                          det_scales=(0.9, 1.0, 1.1) if self.det_tta else None, mode=self.mode,
+                          det_scales=MODES["accurate"]["det_scales"] if self.det_tta else None, mode=self.mode,
                           fp_filter=self.fp_filter)
 
 

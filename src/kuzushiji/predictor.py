@@ -156,9 +156,11 @@ class Recognizer:
         return top, choice, columns_idx, lm_lp
 
     def features(self, det: np.ndarray, probs: np.ndarray, width: int, height: int) -> np.ndarray:
-        """The false-positive filter's features of every box (:func:`kuzushiji.fp_filter.box_features`)."""
+        """The false-positive filter's features of every box (:func:`kuzushiji.fp_filter.box_features`), in
+        reading order: row i is the page's character i when :meth:`assemble` drops none."""
         top, choice, columns_idx, lm_lp = self.read_columns(det, probs)
-        return box_features(det, probs, top, choice, columns_idx, lm_lp, width, height)
+        order = np.concatenate(columns_idx) if columns_idx else np.zeros(0, np.int64)
+        return box_features(det, probs, top, choice, columns_idx, lm_lp, width, height)[order]
 
     def assemble(self, image_id: str, width: int, height: int, det: np.ndarray, probs: np.ndarray,
                  timings: dict[str, float] | None = None, source: str = "") -> Page:

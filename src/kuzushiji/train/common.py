@@ -102,6 +102,17 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """The model a checkpoint holds (built by name from the registry, weights loaded, in eval mode) and the
+    checkpoint itself (codes, input size, config)."""
+    from ..models import create_model
+
+    ck = load_checkpoint(path)
+    model = create_model(ck["model_name"], **ck.get("model_kwargs", {}))
+    model.load_state_dict(ck["model"])
+    return model.eval(), ck
+
+
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if hasattr(model, "module") else model
 

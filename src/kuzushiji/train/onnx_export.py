@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..models import create_model
-from .common import load_checkpoint
+from .common import load_model
 
 
 def _export(model: torch.nn.Module, x: torch.Tensor, out: Path, inputs: list[str], outputs: list[str],
@@ -28,11 +27,8 @@ def _export(model: torch.nn.Module, x: torch.Tensor, out: Path, inputs: list[str
 
 
 def export_detector(ckpt: str | Path, out: str | Path, threshold: float | None = None) -> Path:
-    ck = load_checkpoint(ckpt)
-    cfg = ck["config"]
-    model = create_model(ck["model_name"]).eval()
-    model.load_state_dict(ck["model"])
-    h = int(cfg["height"])
+    model, ck = load_model(ckpt)
+    h = int(ck["config"]["height"])
     x = torch.zeros(1, 1, h, (int(h * 0.62) // 32) * 32)
     meta = {"kind": "detector", "height": h, "threshold": threshold if threshold is not None else ck.get("threshold", 0.3),
             "model": ck["model_name"], "license": "CC BY-SA 4.0 (trained with CODH data)"}
@@ -41,9 +37,7 @@ def export_detector(ckpt: str | Path, out: str | Path, threshold: float | None =
 
 
 def export_classifier(ckpt: str | Path, out: str | Path) -> Path:
-    ck = load_checkpoint(ckpt)
-    model = create_model(ck["model_name"], **ck["model_kwargs"]).eval()
-    model.load_state_dict(ck["model"])
+    model, ck = load_model(ckpt)
     s = int(ck["input_size"])
     x = torch.zeros(2, 1, s, s)
     meta = {"kind": "classifier", "input_size": s, "codes": " ".join(ck["codes"]), "model": ck["model_name"],

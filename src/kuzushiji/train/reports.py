@@ -10,10 +10,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..datasets.crops import CropSet
-from ..models import create_model
 from ..utils.fonts import overlay_font_path
 from ..vocab import code_to_char
-from .common import load_checkpoint, pick_device
+from .common import load_model, pick_device
 from .scoring import accuracy_report, predict_logits, to_labels
 
 
@@ -81,9 +80,7 @@ def recall_plot(per_class: dict[str, float], path: Path) -> None:
 
 
 def classifier_report(run: Path, vals: dict[str, CropSet], cfg) -> dict:
-    ck = load_checkpoint(run / "best.pt")
-    model = create_model(ck["model_name"], **ck["model_kwargs"])
-    model.load_state_dict(ck["model"])
+    model, ck = load_model(run / "best.pt")
     device = pick_device(cfg.device)
     model.to(device)
     classes = ck["codes"]
