@@ -8,7 +8,7 @@ the held-out Genji sides (200010454_00030_1 .. 00033_2, never used for any label
 
 For each fold (one dev page held out) the fold's detector and classifiers (trained without that page) read
 every dev page and the 8 held-out Genji sides once per detector setting; the configurations below are then
-assembled from those readings. The detection threshold and language-model weight are chosen on the fold's
+assembled from those readings. The detection threshold, language-model weight and prior weight are chosen on the fold's
 three training pages; the false-positive filter of fold k is LightGBM trained on the other folds' held-out
 pages (each read by its own fold's models, so the filter never sees a page its models trained on), its
 threshold chosen by an inner leave-one-page-out over those pages. Reported per configuration: competition
@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from align import edit_distance, reading  # noqa: E402
 
 from kuzushiji import Recognizer  # noqa: E402
+from kuzushiji.predictor import MODES  # noqa: E402
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
 from kuzushiji.fp_filter import best_threshold, train_filter  # noqa: E402
@@ -42,6 +43,8 @@ from kuzushiji.train.onnx_export import export_classifier, export_detector  # no
 SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 THRESHOLDS = (0.3, 0.4, 0.5)
 WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+PRIORS = "0.5"  # prior_weight (the LM's character frequencies on the class probabilities): one fixed value, since
+# features of the false-positive filter shift with it and per-fold choices (0 to 1 on 3 pages) were noise
 # detector settings: which fold detectors (1: --det-loo, 2: also --det-loo2, boxes fused) at which scales
 DET = {"single": (1, (1.0,), (0.0,)), "tta": (1, (0.9, 1.0, 1.1), (0.0,)), "shift": (1, (1.0,), (0.0, 0.5)),
        "ttashift": (1, (0.9, 1.0, 1.1), (0.0, 0.5)), "det2": (2, (1.0,), (0.0,)),
@@ -82,10 +85,10 @@ class Fold:
         self.rec = Recognizer(dets, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5)
         self.all_detectors = self.rec.detectors
         self.names = list(classifiers)
-        self.cache: dict[tuple[str, str], tuple[np.ndarray, dict[str, np.ndarray], int, int]] = {}
+        self.cache: dict[tuple, tuple[np.ndarray, dict[str, np.ndarray], int, int]] = {}
 
     def read(self, path: Path, det_setting: str):
-        key = (path.stem, det_setting)
+        key = (path.stem, det_setting, self.rec.crop_pads)
         if key not in self.cache:
             _, gray = read_page(path)
             n, self.rec.det_scales, self.rec.det_shifts = DET[det_setting]
@@ -100,11 +103,12 @@ class Fold:
             return {n: np.zeros((0, len(self.rec.classifier.codes)), np.float32) for n in self.names}
         return dict(zip(self.names, self.rec.member_probs(gray, boxes)))
 
-    def page(self, path: Path, det_setting: str, members: list[str], t: float, w: float, keep=None):
+    def page(self, path: Path, det_setting: str, members: list[str], t: float, w: float, a: float, keep=None):
         det, probs, W, H = self.read(path, det_setting)
         m = det[:, 4] >= t
         p = np.mean([probs[n] for n in members], 0)[m] if len(det) else np.zeros((0, len(self.rec.classifier.codes)))
-        self.rec.lm_weight = w
+        self.rec.lm_weight, self.rec.prior_weight = w, a
+        p = self.rec.with_prior(p)
         d = det[m]
         saved = self.rec.fp_filter
         self.rec.fp_filter = keep
@@ -117,16 +121,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--det-loo", required=True)
     ap.add_argument("--det-loo2", help="a second detector's LOO folder (the det2 settings fuse both)")
-    ap.add_argument("--configs", default=CONFIGS, help="comma list of DETSETTING+CLASSIFIER[+CLASSIFIER...]")
+    ap.add_argument("--configs", default=CONFIGS, help="comma list of DETSETTING+CLASSIFIER[+CLASSIFIER...][@PAD[/PAD]]"
+                                                        " (@: the crop framings, default the fast mode's)")
     ap.add_argument("--cls-loo", action="append", required=True, help="NAME=classifier LOO folder")
     ap.add_argument("--lm", default="src/kuzushiji/assets/lm.npz")
+    ap.add_argument("--priors", default=PRIORS, help="comma list of prior weights, chosen per fold like the LM weight")
     ap.add_argument("--cache", default="runs/accuracy_onnx")
     ap.add_argument("--fast-config", default="single+A", help="the configuration the fast mode ships")
     ap.add_argument("--accurate-config", default="tta+A", help="the configuration the accurate mode ships")
+    ap.add_argument("--fast-filter", action="store_true", help="the fast mode ships the FP filter")
     ap.add_argument("--accurate-filter", action="store_true", help="the accurate mode ships the FP filter")
     ap.add_argument("--save-filter", help="write the filter of --accurate-config trained on all four folds here")
+    ap.add_argument("--save-fast-filter", help="write the filter of --fast-config trained on all four folds here")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
+    priors = [float(x) for x in a.priors.split(",")]
     recs = load_pages(SHARED / "kuzushiji_pages_100241706")
     truth = {r.image_id: r.boxes for r in recs}
     dev = {r.image_id: r.image_path for r in recs}
@@ -150,49 +159,52 @@ def main() -> None:
         folds[k] = Fold(dets, cl, a.lm)
     configs = []
     for c in a.configs.split(","):
+        c, _, pads = c.partition("@")
         ds, *ms = c.split("+")
         if ds in DET and DET[ds][0] <= len(dets) and ms and all(m in names for m in ms):
-            configs.append((ds, ms))
+            configs.append((ds, ms, tuple(map(float, pads.split("/"))) if pads else MODES["fast"]["crop_pads"]))
 
-    def f1_pages(fold: Fold, ids, ds, ms, t, w) -> Counts:
+    def f1_pages(fold: Fold, ids, ds, ms, t, w, pw) -> Counts:
         c = Counts()
         for i in ids:
-            c += match_page(truth[i], fold.page(dev[i], ds, ms, t, w)[0].points())[0]
+            c += match_page(truth[i], fold.page(dev[i], ds, ms, t, w, pw)[0].points())[0]
         return c
 
     results = {}
     filter_data = {}
-    for ds, ms in configs:
-        name = f"{ds}+{'+'.join(ms)}"
+    for ds, ms, pads in configs:
+        name = f"{ds}+{'+'.join(ms)}" + ("" if pads == MODES["fast"]["crop_pads"] else "@" + "/".join(map(str, pads)))
+        for fold in folds.values():
+            fold.rec.crop_pads = pads
         comp, detc, comp_f, det_f, hits, n_crops, cers, cers_f = Counts(), Counts(), Counts(), Counts(), 0, 0, [], []
         chosen, feats = {}, {}
         for k, fold in folds.items():
             train = [i for i in dev if i != k]
-            t, w = max(product(THRESHOLDS, WEIGHTS), key=lambda tw: f1_pages(fold, train, ds, ms, *tw).f1)
-            chosen[k] = (t, w)
-            page, d, p = fold.page(dev[k], ds, ms, t, w)
+            t, w, pw = max(product(THRESHOLDS, WEIGHTS, priors), key=lambda x: f1_pages(fold, train, ds, ms, *x).f1)
+            chosen[k] = (t, w, pw)
+            page, d, p = fold.page(dev[k], ds, ms, t, w, pw)
             comp += match_page(truth[k], page.points())[0]
             detc += match_page(truth[k], page.points(), class_agnostic=True)[0]
             # filter data: the held-out page read at the lowest threshold, features in reading order
-            page0, d0, p0 = fold.page(dev[k], ds, ms, min(THRESHOLDS), w)
+            page0, d0, p0 = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, pw)
             feats[k] = (fold.rec.features(d0, p0, page0.width, page0.height), match_page(truth[k], page0.points())[2])
             # classifier top-1 on the truth boxes of the held-out page
             _, gray = read_page(dev[k])
             boxes = np.array([[b.x, b.y, b.w, b.h] for b in truth[k]], np.float32)
-            pr = np.mean([v for n, v in fold.classify(gray, boxes).items() if n in ms], 0)
+            pr = fold.rec.with_prior(np.mean([v for n, v in fold.classify(gray, boxes).items() if n in ms], 0))
             codes = fold.rec.classifier.codes
             hits += sum(codes[j] == b.code for j, b in zip(pr.argmax(1), truth[k]))
             n_crops += len(boxes)
-            hyp = reading("".join(fold.page(s, ds, ms, t, w)[0].text.replace("\n", "") for s in sides))
+            hyp = reading("".join(fold.page(s, ds, ms, t, w, pw)[0].text.replace("\n", "") for s in sides))
             cers.append(edit_distance(hyp, ref) / len(ref))
         # false-positive filter, leave-one-page-out at the level of the filter too
         for k, fold in folds.items():
             filt = fit_filter(feats, [j for j in dev if j != k], truth)
-            t, w = chosen[k]
-            kept = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, keep=filt)[0].points()
+            t, w, pw = chosen[k]
+            kept = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, pw, keep=filt)[0].points()
             comp_f += match_page(truth[k], kept)[0]
             det_f += match_page(truth[k], kept, class_agnostic=True)[0]
-            hyp = reading("".join(fold.page(s, ds, ms, min(THRESHOLDS), w, keep=filt)[0].text.replace("\n", "")
+            hyp = reading("".join(fold.page(s, ds, ms, min(THRESHOLDS), w, pw, keep=filt)[0].text.replace("\n", "")
                                   for s in sides))
             cers_f.append(edit_distance(hyp, ref) / len(ref))
         filter_data[name] = feats
@@ -201,7 +213,7 @@ def main() -> None:
         paths = [Path(a.cache) / f"cls_{n}_{k1}.onnx" for n in ms]
         n_det, scales, shifts = DET[ds]
         rec = Recognizer([Path(a.cache) / f"det{i + 1}_{k1}.onnx" for i in range(n_det)], paths, threads=2,
-                         det_scales=scales, det_shifts=shifts, lm=a.lm)
+                         det_scales=scales, det_shifts=shifts, crop_pads=pads, lm=a.lm)
         rec.recognize(dev[k1])
         t0 = time.perf_counter()
         for p in dev.values():
@@ -218,7 +230,7 @@ def main() -> None:
         print(name, json.dumps(row), flush=True)
         atomic_write_text(a.output, json.dumps({"configs": results, "cer_reference_chars": len(ref)}, indent=1))
     modes = {}
-    for mode, cfg, filt in (("fast", a.fast_config, False), ("accurate", a.accurate_config, a.accurate_filter)):
+    for mode, cfg, filt in (("fast", a.fast_config, a.fast_filter), ("accurate", a.accurate_config, a.accurate_filter)):
         if cfg in results:
             r = results[cfg]["with_filter"] if filt else results[cfg]
             modes[mode] = {"config": cfg + (" + FP filter" if filt else ""), "f1": r["f1"], "cer": r["cer"]}
@@ -231,10 +243,11 @@ def main() -> None:
         print(f"| {name} | {r['f1']:.3f} ({r['precision']:.3f} / {r['recall']:.3f}) | {f['f1']:.3f} ({f['precision']:.3f}"
               f" / {f['recall']:.3f}) | {r['det_f1']:.3f} | {r['top1']:.3f} | {r['cer']:.3f} | {f['cer']:.3f} | "
               f"{r['seconds_per_page']:.2f} |")
-    if a.save_filter:
-        filt = fit_filter(filter_data[a.accurate_config], list(dev), truth, det_threshold=min(THRESHOLDS))
-        filt.save(a.save_filter)
-        print(f"filter for {a.accurate_config} (threshold {filt.threshold}) -> {a.save_filter}")
+    for cfg, path in ((a.accurate_config, a.save_filter), (a.fast_config, a.save_fast_filter)):
+        if path:
+            filt = fit_filter(filter_data[cfg], list(dev), truth, det_threshold=min(THRESHOLDS))
+            filt.save(path)
+            print(f"filter for {cfg} (threshold {filt.threshold}) -> {path}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from kuzushiji.datasets.crops import from_pages
 from kuzushiji.datasets.detection import load_mem_pages
 from kuzushiji.datasets.pages import load_pages, write_subset
 from kuzushiji.metrics import Counts
+from kuzushiji.predictor import MODES
 from kuzushiji.train.common import load_model
 
 REAL = "../shared/data/kuzushiji_pages_100241706"
@@ -36,13 +37,14 @@ def detector(a) -> dict:
     for held in recs:
         train_recs = [r for r in recs if r is not held]
         run = out / f"det_{held.image_id}"
+        init = a.init.format(fold=held.image_id)
         if a.epochs:
             sub = write_subset(train_recs, out / f"data_{held.image_id}")
             train_detector(DetectorConfig(data=[a.synth, str(sub)], weights=[1.0, a.real_weight], out=str(run),
-                                          init=a.init, epochs=a.epochs, iters=a.iters, lr=a.lr, height=a.height,
+                                          init=init, epochs=a.epochs, iters=a.iters, lr=a.lr, height=a.height,
                                           max_pages=a.max_pages, threads=a.threads, resume=True, seed=a.seed))
         fold = {}
-        for name, ckpt in [("synthetic_only", a.init), ("finetuned", run / "last.pt")]:
+        for name, ckpt in [("synthetic_only", init), ("finetuned", run / "last.pt")]:
             if not Path(ckpt).is_file():
                 continue
             model, ck = load_model(ckpt)
@@ -74,17 +76,19 @@ def classifier(a) -> dict:
         train_recs = [r for r in recs if r is not held]
         run = out / f"cls_{held.image_id}"
         sub = write_subset(train_recs, out / f"data_{held.image_id}")
+        init = a.init.format(fold=held.image_id)
+        extra = [e.format(fold=held.image_id) for e in a.extra]
         if a.epochs:
-            train_classifier(ClassifierConfig(sources=[a.synth, str(sub), *a.extra],
-                                              repeat=[1, a.repeat] + [a.extra_repeat] * len(a.extra), out=str(run), init=a.init,
+            train_classifier(ClassifierConfig(sources=[a.synth, str(sub), *extra],
+                                              repeat=[1, a.repeat] + [a.extra_repeat] * len(extra), out=str(run), init=init,
                                               epochs=a.epochs, lr=a.lr, cap=a.cap, min_per_class=1, threads=a.threads,
                                               resume=True, seed=a.seed, batch=128))
         fold = {}
-        for name, ckpt in [("synthetic_only", a.init), ("finetuned", run / "last.pt")]:
+        for name, ckpt in [("synthetic_only", init), ("finetuned", run / "last.pt")]:
             if not Path(ckpt).is_file():
                 continue
             model, ck = load_model(ckpt)
-            crops = from_pages([held], ck["input_size"])
+            crops = from_pages([held], ck["input_size"], pad=MODES["fast"]["crop_pads"][0])  # the recognizer's framing
             logits = predict_logits(model, crops.images, dev)
             labels = to_labels(crops.codes, ck["codes"])
             r = accuracy_report(logits, labels, ck["codes"])
@@ -101,7 +105,7 @@ def classifier(a) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("what", choices=["detector", "classifier"])
-    p.add_argument("--init", required=True)
+    p.add_argument("--init", required=True, help="checkpoint to start from; {fold} stands for the held-out page's id")
     p.add_argument("--synth", required=True)
     p.add_argument("--real", default=REAL)
     p.add_argument("--out", required=True)
@@ -115,7 +119,8 @@ def main() -> None:
     p.add_argument("--cap", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--extra", action="append", default=[], help="classifier: more labelled page folders (e.g. aligned pages)")
+    p.add_argument("--extra", action="append", default=[], help="classifier: more labelled page folders (e.g. aligned "
+                                                                 "pages); {fold} stands for the held-out page's id")
     p.add_argument("--extra-repeat", type=int, default=8)
     a = p.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)

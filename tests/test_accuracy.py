@@ -73,7 +73,7 @@ def _permuted_classifier(src, dst, rename_one=False):
 @bundled
 def test_ensemble_aligns_class_orders(dev_pages, tmp_path):
     page = dev_pages / "images/100241706_00004_2.jpg"
-    single = Recognizer().recognize(page)
+    single = Recognizer(fp_filter=False).recognize(page)
     perm = _permuted_classifier(asset_path("classifier.onnx"), tmp_path / "perm.onnx")
     both = Recognizer(classifier=[asset_path("classifier.onnx"), perm]).recognize(page)
     assert both.text == single.text
@@ -92,7 +92,7 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     from kuzushiji.datasets.pages import load_pages
 
     rec = load_pages(dev_pages)[0]
-    r = Recognizer(det_threshold=0.3)
+    r = Recognizer(det_threshold=0.3, fp_filter=False)
     page = r.recognize(rec.image_path)
     # features in reading order line up with the page's characters
     from kuzushiji.io.image import read_page
@@ -103,7 +103,8 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     x = r.features(det, probs, page.width, page.height)
     assert np.allclose(x[:, 0], [c.det_score for c in page.chars])
     used = match_page(rec.boxes, page.points())[2]
-    filt = train_filter(x, used, rounds=50, threshold=0.5)
+    filt = train_filter(x, used, rounds=50)
+    filt.threshold = float(np.quantile(filt.predict(x), 0.3))  # drop the least likely third
     filt.save(tmp_path / "filter.json")
     filtered = Recognizer(det_threshold=0.3, fp_filter=tmp_path / "filter.json").recognize(rec.image_path)
     kept = filt.keep(x)
@@ -122,6 +123,30 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     assert len(acc.recognize(rec.image_path).chars) > 20
     assert main(["recognize", str(rec.image_path), "-o", str(tmp_path / "out"), "--accurate", "--quiet"]) == 0
     assert json.loads((tmp_path / "out" / f"{rec.image_id}.json").read_text())["chars"]
+
+
+@bundled
+def test_prior_and_crop_framings(dev_pages):
+    from kuzushiji.io.image import read_page
+    from kuzushiji.predictor import MODES, TTA_PADS
+
+    r = Recognizer(fp_filter=False)
+    assert r.crop_pads == MODES["fast"]["crop_pads"] and Recognizer(tta=True).crop_pads == TTA_PADS
+    n = len(r.classifier.codes)
+    flat = np.full((3, n), 1.0 / n, np.float32)
+    adjusted = r.with_prior(flat)
+    assert np.allclose(adjusted.sum(1), 1.0, atol=1e-4)
+    # a classifier with no opinion now names the language model's most frequent character
+    freq = {c: r.lm.t["p1"][r._lm_index[c]] for c in r.classifier.codes}
+    assert r.classifier.codes[int(adjusted[0].argmax())] == max(freq, key=freq.get)
+    assert Recognizer(prior_weight=0).with_prior(flat) is flat
+    assert Recognizer(lm_weight=0).with_prior(flat) is flat  # no language model, no prior
+    # framings: each is a real crop of the box, and several are averaged
+    _, gray = read_page(dev_pages / "images/100241706_00004_2.jpg")
+    det = r.detect(gray)[:40]
+    tight, loose = (Recognizer(fp_filter=False, crop_pads=(p,)).member_probs(gray, det)[0] for p in (0.0, 0.3))
+    both = Recognizer(fp_filter=False, crop_pads=(0.0, 0.3)).member_probs(gray, det)[0]
+    assert np.allclose(both, (tight + loose) / 2, atol=1e-5) and not np.allclose(tight, loose, atol=1e-3)
 
 
 @bundled

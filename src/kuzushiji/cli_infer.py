@@ -105,7 +105,8 @@ def cmd_align(a: argparse.Namespace) -> int:
         print("error: no input images found", file=sys.stderr)
         return 2
     out = OutputFolder(a.output, files)
-    rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0)
+    rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0,
+                     mode="accurate" if a.accurate else "fast", fp_filter=False)  # the aligner decides about boxes
     params = AlignParams(min_run=a.min_run, window=a.window, min_prob=a.min_prob)
     pages, failed, labels = align_to_folder(files, text, out.path, rec, params, a.overlay, say, progress=not a.quiet)
     print(f"{pages} page(s) aligned, {failed} failed; {labels} accepted labels in {out.path / 'train.csv'} "
@@ -171,6 +172,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--min-prob", type=float, default=0.1, help="classifier probability that counts as agreeing")
     al.add_argument("--detector")
     al.add_argument("--classifier")
+    al.add_argument("--accurate", action="store_true", help="read the pages in the accurate mode (multi-scale detection, "
+                                                            "the classifier ensemble; every box kept)")
     al.add_argument("--threads", type=int, default=0)
     al.add_argument("--quiet", action="store_true")
     al.set_defaults(func=cmd_align)

@@ -79,7 +79,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="page folder (Kaggle/CODH), crop-array folder, npz:IMAGES,LABELS[,CLASSMAP] or kkanji:ROOT")
     c.add_argument("--repeat", action="append", type=int, help="per --source: count it N times (upweight real crops)")
     c.add_argument("--val", action="append", help="validation source (same forms), reported every epoch")
-    c.add_argument("--model", default="resnet_s", help="resnet_s, resnet18, efficientnet_b0..b7, baseline_cnn, fcn")
+    c.add_argument("--model", default="resnet_s", help="resnet_xs, resnet_s, resnet_m, resnet18, efficientnet_b0..b7, baseline_cnn, fcn")
     c.add_argument("--size", type=int, default=48, help="input size (EfficientNet's own: 224..600)")
     c.add_argument("--classes", help="file of codes to use as classes")
     c.add_argument("--top", type=int, default=0, help="keep the N most frequent classes")

@@ -30,13 +30,19 @@ def asset_path(name: str) -> Path:
 
 ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 
-# What each mode turns on (measured in bench/accuracy.py; the README's table). "accurate" uses these bundled
-# files when they are present and the caller has not passed models of their own.
+# What each mode turns on (measured in bench/accuracy.py; the README's table). A mode uses its bundled files
+# (second classifier, false-positive filter) when they are present and the caller has not passed models of their own.
+# crop_pads: the crop framings (padding around the box, a fraction of its longer side) each character is
+# classified at; several are averaged. 0.02 rather than the 0.08 of the training crops: +5 points top-1 on the
+# dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the language model's
+# character frequencies the class probabilities take on (the classifiers are trained class-balanced).
 MODES: dict[str, dict] = {
-    "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "classifiers": (), "fp_filter": None},
-    "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "classifiers": ("classifier_2.onnx",),
-                 "fp_filter": "fp_filter.json"},
+    "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
+             "classifiers": (), "fp_filter": "fp_filter_fast.json"},
+    "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
+                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json"},
 }
+TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
 
 
 def _paths(given, default: str) -> list[Path]:
@@ -48,9 +54,9 @@ def _paths(given, default: str) -> list[Path]:
 class Recognizer:
     """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text.
 
-    ``mode="fast"`` (default): one detector pass, one classifier. ``mode="accurate"``: multi-scale detection
-    with box fusion, the bundled classifier ensemble and the false-positive filter (what :data:`MODES`
-    lists; ``fp_filter=False`` keeps every box). Several ``detector``/``classifier`` paths make an ensemble:
+    ``mode="fast"`` (default): one detector pass, one classifier, the false-positive filter.
+    ``mode="accurate"``: multi-scale detection with box fusion and the bundled classifier ensemble, with its own
+    filter (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Several ``detector``/``classifier`` paths make an ensemble:
     boxes fused, probabilities averaged (the classifiers must share their set of classes).
     """
 
@@ -58,8 +64,8 @@ class Recognizer:
                  threads: int = 0, det_threshold: float | None = None, top_k: int = 5,
                  min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
                  tta: bool = False, det_scales: tuple[float, ...] | None = None,
-                 det_shifts: tuple[float, ...] | None = None, mode: str = "fast",
-                 fp_filter: str | Path | bool | None = None) -> None:
+                 det_shifts: tuple[float, ...] | None = None, crop_pads: tuple[float, ...] | None = None,
+                 prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -91,7 +97,7 @@ class Recognizer:
             pos = {code: j for j, code in enumerate(c.codes)}
             self._columns.append(np.array([pos[code] for code in self.classifier.codes]))
         self.top_k = top_k
-        self.tta = tta
+        self.crop_pads = tuple(crop_pads) if crop_pads is not None else (TTA_PADS if tta else m["crop_pads"])
         self.det_scales = tuple(det_scales) if det_scales is not None else m["det_scales"]
         self.det_shifts = tuple(det_shifts) if det_shifts is not None else m["det_shifts"]
         self.min_score = min_score
@@ -102,6 +108,9 @@ class Recognizer:
             self.lm_weight = float(lm_weight if lm_weight is not None else self.lm.weight)
             unk = len(self.lm.codes) - 1
             self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
+        self.prior_weight = float(prior_weight if prior_weight is not None else m["prior_weight"])
+        self._log_prior = None if self.lm is None else np.log(np.maximum(
+            self.lm.t["p1"][[self._lm_index[c] for c in self.classifier.codes]], 1e-9)).astype(np.float32)
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors, scales and
@@ -113,17 +122,24 @@ class Recognizer:
         return fused[fused[:, 4] >= t]
 
     def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
-        """Class probabilities of the detected boxes, averaged over the classifiers (and, with TTA, over two
-        crop framings)."""
+        """Class probabilities of the detected boxes, averaged over the classifiers and crop framings."""
         if len(det) == 0:
             return np.zeros((0, len(self.classifier.codes)), np.float32)
-        return np.mean(self.member_probs(gray, det), axis=0)
+        return self.with_prior(np.mean(self.member_probs(gray, det), axis=0))
+
+    def with_prior(self, probs: np.ndarray) -> np.ndarray:
+        """Class probabilities times the language model's character frequencies to the power ``prior_weight``,
+        renormalised: the classifiers learn from class-balanced crops, real text is not balanced."""
+        if self._log_prior is None or self.prior_weight == 0 or len(probs) == 0:
+            return probs
+        q = probs * np.exp(self.prior_weight * (self._log_prior - self._log_prior.max()))
+        return q / q.sum(1, keepdims=True)
 
     def member_probs(self, gray: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
         """Each classifier's class probabilities of ``boxes`` (``(N, >=4)``: x, y, w, h), in the first
-        classifier's class order (with TTA, averaged over two crop framings)."""
+        classifier's class order, averaged over ``crop_pads``."""
         cb = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h in np.asarray(boxes)[:, :4]]
-        framings = [0.08, 0.16] if self.tta else [0.08]
+        framings = self.crop_pads
         crops: dict[tuple[int, float], np.ndarray] = {}
         out = []
         for c, columns in zip(self.classifiers, self._columns):

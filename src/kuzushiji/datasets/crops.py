@@ -47,12 +47,13 @@ def _resize(imgs: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(i, (size, size), interpolation=cv2.INTER_AREA) for i in imgs])
 
 
-def from_pages(records: list[PageRecord], size: int, progress: bool = True) -> CropSet:
+def from_pages(records: list[PageRecord], size: int, progress: bool = True, pad: float = 0.08) -> CropSet:
+    """Crops around every box of ``records`` (``pad``: the framing, see :func:`crop_box`)."""
     imgs, codes, src = [], [], []
     for r in tqdm(records, desc="crop pages", leave=False, disable=not progress):
         g = load_image(r.image_path, "L")
         for b in r.boxes:
-            imgs.append(crop_box(g, b, size))
+            imgs.append(crop_box(g, b, size, pad=pad))
             codes.append(b.code)
             src.append(r.image_id)
     return CropSet(np.stack(imgs) if imgs else np.zeros((0, size, size), np.uint8), np.array(codes, object),

@@ -42,5 +42,11 @@ def resnet_xs(num_classes: int, **kw) -> ResNet:
 
 
 @register_model
+def resnet_m(num_classes: int, **kw) -> ResNet:
+    """Wider (48-96-192-384): ~1.7x resnet_s's time, 3.3M parameters with 1,500 classes."""
+    return ResNet(num_classes, widths=(48, 96, 192, 384), **kw)
+
+
+@register_model
 def resnet18(num_classes: int, **kw) -> ResNet:
     return ResNet(num_classes, widths=(64, 128, 256, 512), depths=(2, 2, 2, 2), **kw)
