@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from align import edit_distance, reading  # noqa: E402
 
 from kuzushiji import Recognizer  # noqa: E402
+from kuzushiji.memory import GlyphMemory  # noqa: E402
 from kuzushiji.predictor import MODES  # noqa: E402
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
@@ -85,7 +86,15 @@ class Fold:
         self.rec = Recognizer(dets, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5)
         self.all_detectors = self.rec.detectors
         self.names = list(classifiers)
-        self.cache: dict[tuple, tuple[np.ndarray, dict[str, np.ndarray], int, int]] = {}
+        self.cache: dict[tuple, tuple] = {}
+        self.memories: dict[str, GlyphMemory] = {}  # per first classifier, built on the fold's training pages
+
+    def remember(self, first: str, records: list, sources: list[str]) -> None:
+        """The glyph memory of configurations led by classifier ``first``: ``records``' boxes."""
+        if first not in self.memories:
+            i = self.names.index(first)
+            self.memories[first] = GlyphMemory.from_pages(self.rec.classifiers[i], records,
+                                                          MODES["fast"]["crop_pads"][0], sources)
 
     def read(self, path: Path, det_setting: str):
         key = (path.stem, det_setting, self.rec.crop_pads)
@@ -94,21 +103,30 @@ class Fold:
             n, self.rec.det_scales, self.rec.det_shifts = DET[det_setting]
             self.rec.detectors = self.all_detectors[:n]
             det = self.rec.detect(gray)
-            probs = self.classify(gray, det[:, :4])
-            self.cache[key] = (det, probs, gray.shape[1], gray.shape[0])
+            probs, feats = self.classify(gray, det[:, :4])
+            self.cache[key] = (det, probs, feats, gray.shape[1], gray.shape[0])
         return self.cache[key]
 
-    def classify(self, gray: np.ndarray, boxes: np.ndarray) -> dict[str, np.ndarray]:
+    def classify(self, gray: np.ndarray, boxes: np.ndarray) -> tuple[dict[str, np.ndarray], dict]:
+        """Each classifier's probabilities and features of ``boxes``."""
         if len(boxes) == 0:
-            return {n: np.zeros((0, len(self.rec.classifier.codes)), np.float32) for n in self.names}
-        return dict(zip(self.names, self.rec.member_probs(gray, boxes)))
+            empty = np.zeros((0, len(self.rec.classifier.codes)), np.float32)
+            return {n: empty for n in self.names}, {n: None for n in self.names}
+        probs, feats = self.rec.read_crops(gray, boxes)
+        return dict(zip(self.names, probs)), dict(zip(self.names, feats))
+
+    def adjusted(self, probs: dict, feats: dict, members: list[str], m=slice(None)) -> np.ndarray:
+        """The members' averaged probabilities with the first member's glyph memory and the prior."""
+        p = np.mean([probs[n] for n in members], 0)[m]
+        self.rec.memory = self.memories.get(members[0])
+        f = feats[members[0]]
+        return self.rec.adjust(p, f[m] if f is not None and self.rec.memory is not None else None)
 
     def page(self, path: Path, det_setting: str, members: list[str], t: float, w: float, a: float, keep=None):
-        det, probs, W, H = self.read(path, det_setting)
+        det, probs, feats, W, H = self.read(path, det_setting)
         m = det[:, 4] >= t
-        p = np.mean([probs[n] for n in members], 0)[m] if len(det) else np.zeros((0, len(self.rec.classifier.codes)))
         self.rec.lm_weight, self.rec.prior_weight = w, a
-        p = self.rec.with_prior(p)
+        p = self.adjusted(probs, feats, members, m) if len(det) else np.zeros((0, len(self.rec.classifier.codes)))
         d = det[m]
         saved = self.rec.fp_filter
         self.rec.fp_filter = keep
@@ -126,6 +144,10 @@ def main() -> None:
     ap.add_argument("--cls-loo", action="append", required=True, help="NAME=classifier LOO folder")
     ap.add_argument("--lm", default="src/kuzushiji/assets/lm.npz")
     ap.add_argument("--priors", default=PRIORS, help="comma list of prior weights, chosen per fold like the LM weight")
+    ap.add_argument("--memory-weight", type=float, default=MODES["fast"]["memory_weight"],
+                    help="the glyph memory's vote (0: no memory); each fold remembers its 3 training pages and "
+                         "the --memory-source page folders")
+    ap.add_argument("--memory-source", action="append", default=[], help="page folder every fold's memory holds")
     ap.add_argument("--cache", default="runs/accuracy_onnx")
     ap.add_argument("--fast-config", default="single+A", help="the configuration the fast mode ships")
     ap.add_argument("--accurate-config", default="tta+A", help="the configuration the accurate mode ships")
@@ -157,6 +179,7 @@ def main() -> None:
             if not cl[n].is_file():
                 export_classifier(Path(folder) / f"cls_{k}/last.pt", cl[n])
         folds[k] = Fold(dets, cl, a.lm)
+    memory_recs = [r for folder in a.memory_source for r in load_pages(folder)]
     configs = []
     for c in a.configs.split(","):
         c, _, pads = c.partition("@")
@@ -174,8 +197,11 @@ def main() -> None:
     filter_data = {}
     for ds, ms, pads in configs:
         name = f"{ds}+{'+'.join(ms)}" + ("" if pads == MODES["fast"]["crop_pads"] else "@" + "/".join(map(str, pads)))
-        for fold in folds.values():
+        for k, fold in folds.items():
             fold.rec.crop_pads = pads
+            fold.rec.memory_weight = a.memory_weight
+            if a.memory_weight:
+                fold.remember(ms[0], [r for r in recs if r.image_id != k] + memory_recs, a.memory_source)
         comp, detc, comp_f, det_f, hits, n_crops, cers, cers_f = Counts(), Counts(), Counts(), Counts(), 0, 0, [], []
         chosen, feats = {}, {}
         for k, fold in folds.items():
@@ -191,7 +217,7 @@ def main() -> None:
             # classifier top-1 on the truth boxes of the held-out page
             _, gray = read_page(dev[k])
             boxes = np.array([[b.x, b.y, b.w, b.h] for b in truth[k]], np.float32)
-            pr = fold.rec.with_prior(np.mean([v for n, v in fold.classify(gray, boxes).items() if n in ms], 0))
+            pr = fold.adjusted(*fold.classify(gray, boxes), ms)
             codes = fold.rec.classifier.codes
             hits += sum(codes[j] == b.code for j, b in zip(pr.argmax(1), truth[k]))
             n_crops += len(boxes)
@@ -213,7 +239,9 @@ def main() -> None:
         paths = [Path(a.cache) / f"cls_{n}_{k1}.onnx" for n in ms]
         n_det, scales, shifts = DET[ds]
         rec = Recognizer([Path(a.cache) / f"det{i + 1}_{k1}.onnx" for i in range(n_det)], paths, threads=2,
-                         det_scales=scales, det_shifts=shifts, crop_pads=pads, lm=a.lm)
+                         det_scales=scales, det_shifts=shifts, crop_pads=pads, lm=a.lm,
+                         memory_weight=a.memory_weight)
+        rec.memory = folds[k1].memories.get(ms[0])
         rec.recognize(dev[k1])
         t0 = time.perf_counter()
         for p in dev.values():

@@ -134,13 +134,13 @@ def test_prior_and_crop_framings(dev_pages):
     assert r.crop_pads == MODES["fast"]["crop_pads"] and Recognizer(tta=True).crop_pads == TTA_PADS
     n = len(r.classifier.codes)
     flat = np.full((3, n), 1.0 / n, np.float32)
-    adjusted = r.with_prior(flat)
+    adjusted = r.adjust(flat)
     assert np.allclose(adjusted.sum(1), 1.0, atol=1e-4)
     # a classifier with no opinion now names the language model's most frequent character
     freq = {c: r.lm.t["p1"][r._lm_index[c]] for c in r.classifier.codes}
     assert r.classifier.codes[int(adjusted[0].argmax())] == max(freq, key=freq.get)
-    assert Recognizer(prior_weight=0).with_prior(flat) is flat
-    assert Recognizer(lm_weight=0).with_prior(flat) is flat  # no language model, no prior
+    assert Recognizer(prior_weight=0).adjust(flat) is flat
+    assert Recognizer(lm_weight=0).adjust(flat) is flat  # no language model, no prior
     # framings: each is a real crop of the box, and several are averaged
     _, gray = read_page(dev_pages / "images/100241706_00004_2.jpg")
     det = r.detect(gray)[:40]
@@ -163,3 +163,52 @@ def test_shifted_detection_lands_on_the_same_characters(dev_pages):
     assert np.median(nearest) < 0.1 * np.median(plain[:, 3])  # shifted back into page coordinates
     fused = det(gray, scales=(1.0,), shifts=(0.0, 0.5))
     assert abs(len(fused) - len(det(gray))) <= 0.1 * len(plain)
+
+
+@bundled
+def test_glyph_memory(dev_pages, tmp_path):
+    from kuzushiji.cli import main
+    from kuzushiji.datasets.crops import from_pages
+    from kuzushiji.datasets.pages import load_pages
+    from kuzushiji.inference.classifier import OnnxClassifier
+    from kuzushiji.memory import GlyphMemory
+    from kuzushiji.predictor import MODES
+
+    clf = OnnxClassifier(asset_path("classifier.onnx"))
+    if not clf.has_features:
+        pytest.skip("bundled classifier exported without features")
+    recs = load_pages(dev_pages)
+    mem = GlyphMemory.from_pages(clf, recs[1:], MODES["fast"]["crop_pads"][0], ["dev"])
+    assert len(mem) == sum(len(r.boxes) for r in recs[1:]) - sum(
+        b.code not in clf.codes for r in recs[1:] for b in r.boxes)
+    mem.save(tmp_path / "m.npz")
+    again = GlyphMemory.load(tmp_path / "m.npz")
+    assert again.codes == clf.codes and len(again) == len(mem) and again.sources == ["dev"]
+    # a remembered character is nearest to its own class
+    crops = from_pages(recs[1:2], clf.size, progress=False, pad=MODES["fast"]["crop_pads"][0])
+    sim = again.similarity(clf.run(crops.images)[1])
+    assert sim.shape == (len(crops.codes), len(clf.codes)) and sim.max() <= 1.0 + 1e-3 and sim.min() >= 0
+    hits = np.array(clf.codes)[sim.argmax(1)] == crops.codes
+    assert hits.mean() > 0.95
+    # recognition with and without it; the vote moves probabilities toward remembered classes
+    page = dev_pages / "images" / f"{recs[0].image_id}.jpg"
+    with_mem = Recognizer(memory=tmp_path / "m.npz", memory_weight=2.0, fp_filter=False)
+    without = Recognizer(memory=False, fp_filter=False)
+    assert with_mem.memory is not None and without.memory is None
+    flat = np.full((2, len(clf.codes)), 1.0 / len(clf.codes), np.float32)
+    feats = clf.run(crops.images[:2])[1]
+    voted = with_mem.adjust(flat, feats)
+    assert np.allclose(voted.sum(1), 1, atol=1e-4)
+    assert all(np.array(clf.codes)[voted.argmax(1)] == crops.codes[:2])
+    assert len(with_mem.recognize(page).chars) == len(without.recognize(page).chars)
+    # a memory belongs to its classifier; bad files are one line
+    other = GlyphMemory(mem.features, mem.labels, mem.codes, "0" * 16)
+    other.save(tmp_path / "other.npz")
+    with pytest.raises(DataError, match="other.npz"):
+        Recognizer(memory=tmp_path / "other.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="bad.npz"):
+        GlyphMemory.load(tmp_path / "bad.npz")
+    assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) == 0
+    assert len(GlyphMemory.load(tmp_path / "cli.npz")) >= len(mem)
+    assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) != 0  # never overwritten

@@ -31,7 +31,7 @@ def cmd_recognize(a: argparse.Namespace) -> int:
     out = OutputFolder(a.output, sorted({s.file for s in sources if s.file}), a.into_input_folder)
     rec = RecognizerOptions(tuple(a.detector or ()), tuple(a.classifier or ()), a.threads, a.threshold, a.tta,
                             not a.no_lm, a.det_tta, "accurate" if a.accurate else "fast",
-                            False if a.no_fp_filter else a.fp_filter)
+                            False if a.no_fp_filter else a.fp_filter, False if a.no_memory else a.memory)
     r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), a.engine, a.address, a.resume, not a.quiet,
                   say, a.workers)
     print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
@@ -114,6 +114,26 @@ def cmd_align(a: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_memory(a: argparse.Namespace) -> int:
+    """Build a glyph memory from labelled page folders."""
+    from .datasets.pages import load_pages
+    from .errors import DataError
+    from .inference.classifier import OnnxClassifier
+    from .memory import GlyphMemory
+    from .predictor import MODES, asset_path
+
+    out = Path(a.output)
+    if out.exists():
+        raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
+    clf = OnnxClassifier(a.classifier or asset_path("classifier.onnx"), threads=a.threads)
+    records = [r for folder in a.inputs for r in load_pages(folder)]
+    mem = GlyphMemory.from_pages(clf, records, MODES["fast"]["crop_pads"][0], [str(x) for x in a.inputs])
+    mem.save(out)
+    print(f"{len(mem)} characters of {len(set(mem.labels.tolist()))} classes from {len(records)} page(s) "
+          f"remembered in {out} (for {clf.path.name})")
+    return 0
+
+
 def _threshold(s: str) -> float:
     from .predictor import check_threshold
 
@@ -142,6 +162,9 @@ def _page_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--classifier", action="append", help="classifier ONNX (default: bundled); repeat to ensemble")
     r.add_argument("--fp-filter", help="false-positive filter JSON (bench/accuracy.py --save-filter)")
     r.add_argument("--no-fp-filter", action="store_true", help="keep every detected box (also with --accurate)")
+    r.add_argument("--memory", help="glyph memory of the (first) classifier (`kuzushiji memory`; default: the bundled one "
+                                    "with the bundled classifier)")
+    r.add_argument("--no-memory", action="store_true", help="no glyph memory")
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")
@@ -170,13 +193,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--min-run", type=int, default=4, help="accepted boxes lie in runs of this many matches")
     al.add_argument("--window", type=int, default=2, help="an agreeing box within this many on each side")
     al.add_argument("--min-prob", type=float, default=0.1, help="classifier probability that counts as agreeing")
-    al.add_argument("--detector")
-    al.add_argument("--classifier")
+    al.add_argument("--detector", action="append", help="detector ONNX (default: bundled); repeat to fuse several")
+    al.add_argument("--classifier", action="append", help="classifier ONNX (default: bundled); repeat to ensemble")
     al.add_argument("--accurate", action="store_true", help="read the pages in the accurate mode (multi-scale detection, "
                                                             "the classifier ensemble; every box kept)")
     al.add_argument("--threads", type=int, default=0)
     al.add_argument("--quiet", action="store_true")
     al.set_defaults(func=cmd_align)
+
+    m = sub.add_parser("memory", help="remember labelled real characters (page folders) for recognition: a glyph memory")
+    m.add_argument("inputs", nargs="+", help="page folders in Kaggle layout (train.csv + images): `align` output, "
+                                           "`export-corrections` output, CODH books")
+    m.add_argument("-o", "--output", required=True, help="memory file (.npz); never overwritten")
+    m.add_argument("--classifier", help="the classifier it is for (default: bundled)")
+    m.add_argument("--threads", type=int, default=0)
+    m.set_defaults(func=cmd_memory)
 
     c = sub.add_parser("classify", help="classify character crops: image files or .npz arrays")
     c.add_argument("inputs", nargs="+")

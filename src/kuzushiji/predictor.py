@@ -13,11 +13,12 @@ import numpy as np
 from PIL import Image
 
 from .errors import DataError
-from .inference.classifier import OnnxClassifier
+from .inference.classifier import OnnxClassifier, softmax
 from .fp_filter import FPFilter, box_features
 from .inference.detector import OnnxDetector, fuse_boxes
 from .io.image import as_gray, read_page
 from .language_model import NgramLM
+from .memory import GlyphMemory
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
 from .io.crop import crop_box
@@ -35,12 +36,14 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # crop_pads: the crop framings (padding around the box, a fraction of its longer side) each character is
 # classified at; several are averaged. 0.02 rather than the 0.08 of the training crops: +5 points top-1 on the
 # dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the language model's
-# character frequencies the class probabilities take on (the classifiers are trained class-balanced).
+# character frequencies the class probabilities take on (the classifiers are trained class-balanced). memory: the
+# glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
-             "classifiers": (), "fp_filter": "fp_filter_fast.json"},
+             "memory": "memory.npz", "memory_weight": 2.0, "classifiers": (), "fp_filter": "fp_filter_fast.json"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
-                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json"},
+                 "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
+                 "fp_filter": "fp_filter.json"},
 }
 TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
 
@@ -56,8 +59,9 @@ class Recognizer:
 
     ``mode="fast"`` (default): one detector pass, one classifier, the false-positive filter.
     ``mode="accurate"``: multi-scale detection with box fusion and the bundled classifier ensemble, with its own
-    filter (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Several ``detector``/``classifier`` paths make an ensemble:
-    boxes fused, probabilities averaged (the classifiers must share their set of classes).
+    filter (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both use the bundled glyph memory
+    (``memory=False``: none; a path: your own, see :mod:`kuzushiji.memory`). Several ``detector``/``classifier``
+    paths make an ensemble: boxes fused, probabilities averaged (the classifiers must share their set of classes).
     """
 
     def __init__(self, detector: ModelPaths = None, classifier: ModelPaths = None,
@@ -65,7 +69,8 @@ class Recognizer:
                  min_score: float = 0.0, lm: str | Path | None = None, lm_weight: float | None = None,
                  tta: bool = False, det_scales: tuple[float, ...] | None = None,
                  det_shifts: tuple[float, ...] | None = None, crop_pads: tuple[float, ...] | None = None,
-                 prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None) -> None:
+                 prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None,
+                 memory: str | Path | bool | None = None, memory_weight: float | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -76,6 +81,9 @@ class Recognizer:
         if fp_filter is None and m["fp_filter"] and detector is None and classifier is None:
             bundled = asset_path(m["fp_filter"])
             fp_filter = bundled if bundled.is_file() else None
+        if memory is None and classifier is None:
+            bundled = asset_path(m["memory"])
+            memory = bundled if bundled.is_file() else None
         for p in dets + clss:
             if not p.is_file():
                 raise DataError(p, "model file not found (run `make models` or pass --detector/--classifier)")
@@ -90,6 +98,10 @@ class Recognizer:
                 d.threshold = check_threshold(det_threshold)
         self.classifiers = [OnnxClassifier(p, threads=threads) for p in clss]
         self.classifier = self.classifiers[0]
+        self.memory = GlyphMemory.load(memory) if memory else None  # False: none
+        if self.memory is not None:
+            self.memory.check(self.classifier, memory)
+        self.memory_weight = float(memory_weight if memory_weight is not None else m["memory_weight"])
         self._columns = []  # each classifier's class order -> the first's
         for p, c in zip(clss, self.classifiers):
             if set(c.codes) != set(self.classifier.codes):
@@ -125,31 +137,47 @@ class Recognizer:
         """Class probabilities of the detected boxes, averaged over the classifiers and crop framings."""
         if len(det) == 0:
             return np.zeros((0, len(self.classifier.codes)), np.float32)
-        return self.with_prior(np.mean(self.member_probs(gray, det), axis=0))
+        probs, features = self.read_crops(gray, det)
+        return self.adjust(np.mean(probs, axis=0), features[0])
 
-    def with_prior(self, probs: np.ndarray) -> np.ndarray:
-        """Class probabilities times the language model's character frequencies to the power ``prior_weight``,
-        renormalised: the classifiers learn from class-balanced crops, real text is not balanced."""
-        if self._log_prior is None or self.prior_weight == 0 or len(probs) == 0:
+    def adjust(self, probs: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """Averaged class probabilities -> the glyph memory's vote (``features``: the first classifier's) and the
+        language model's character frequencies to the power ``prior_weight`` (the classifiers learn from
+        class-balanced crops, real text is not balanced), renormalised."""
+        if len(probs) == 0:
             return probs
-        q = probs * np.exp(self.prior_weight * (self._log_prior - self._log_prior.max()))
+        logw = np.zeros(probs.shape, np.float32)
+        if self.memory is not None and features is not None and self.memory_weight:
+            logw += self.memory_weight * self.memory.similarity(features)
+        if self._log_prior is not None and self.prior_weight:
+            logw += self.prior_weight * (self._log_prior - self._log_prior.max())
+        if not logw.any():
+            return probs
+        q = probs * np.exp(logw - logw.max(1, keepdims=True))
         return q / q.sum(1, keepdims=True)
 
     def member_probs(self, gray: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
         """Each classifier's class probabilities of ``boxes`` (``(N, >=4)``: x, y, w, h), in the first
         classifier's class order, averaged over ``crop_pads``."""
+        return self.read_crops(gray, boxes)[0]
+
+    def read_crops(self, gray: np.ndarray, boxes: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """Each classifier's class probabilities of ``boxes`` (first classifier's class order, averaged over
+        ``crop_pads``) and its unit-length features of the first framing (None for a model without them)."""
         cb = [CharBox("", float(x), float(y), float(w), float(h)) for x, y, w, h in np.asarray(boxes)[:, :4]]
-        framings = self.crop_pads
         crops: dict[tuple[int, float], np.ndarray] = {}
-        out = []
+        out, features = [], []
         for c, columns in zip(self.classifiers, self._columns):
             probs = np.zeros((len(cb), len(c.codes)), np.float32)
-            for pad in framings:
+            for i, pad in enumerate(self.crop_pads):
                 if (c.size, pad) not in crops:
                     crops[c.size, pad] = np.stack([crop_box(gray, b, c.size, pad=pad) for b in cb])
-                probs += c.predict(crops[c.size, pad])[:, columns]
-            out.append(probs / len(framings))
-        return out
+                z, f = c.run(crops[c.size, pad])
+                probs += softmax(z)[:, columns]
+                if i == 0:
+                    features.append(f)
+            out.append(probs / len(self.crop_pads))
+        return out, features
 
     def read_columns(self, det: np.ndarray, probs: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, list[list[int]], np.ndarray]:

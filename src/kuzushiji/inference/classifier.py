@@ -1,6 +1,7 @@
 """Classifier pre-processing (shared with training) and the ONNX-runtime classifier."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +28,40 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 class OnnxClassifier:
-    """Character classifier running an exported ONNX model; its class codes live in the model metadata."""
+    """Character classifier running an exported ONNX model; its class codes live in the model metadata.
+    Models exported with a ``features`` output can also give each crop's unit-length feature vector."""
 
     def __init__(self, path: str | Path, threads: int = 0, batch: int = 256) -> None:
+        self.path = Path(path)
         self.session, meta = open_session(path, threads, ("codes", "input_size"))
         self.codes: list[str] = meta["codes"].split()
         self.size = int(meta["input_size"])
         self.batch = batch
+        self.has_features = "features" in [o.name for o in self.session.get_outputs()]
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """The model file's SHA-256 (first 16 hex digits): what a glyph memory was built with."""
+        if self._fingerprint is None:
+            self._fingerprint = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        return self._fingerprint
+
+    def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits ``(N, C)`` and, when the model has them, L2-normalised features ``(N, D)``."""
+        names = ["logits", "features"] if self.has_features else None
+        outs = [self.session.run(names, {"image": normalize_crops(crops[i: i + self.batch])})
+                for i in range(0, len(crops), self.batch)]
+        if not outs:
+            return np.zeros((0, len(self.codes)), np.float32), None
+        z = np.concatenate([o[0] for o in outs])
+        if not self.has_features:
+            return z, None
+        f = np.concatenate([o[1] for o in outs]).astype(np.float32)
+        return z, f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-6)
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
-        out = [self.session.run(None, {"image": normalize_crops(crops[i: i + self.batch])})[0]
-               for i in range(0, len(crops), self.batch)]
-        return np.concatenate(out) if out else np.zeros((0, len(self.codes)), np.float32)
+        return self.run(crops)[0]
 
     def predict(self, crops: np.ndarray, restrict: list[str] | None = None) -> np.ndarray:
         """Class probabilities ``(N, C)``; with ``restrict``, other classes get probability 0."""

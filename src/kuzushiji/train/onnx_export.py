@@ -36,12 +36,28 @@ def export_detector(ckpt: str | Path, out: str | Path, threshold: float | None =
                    {"image": {0: "batch", 2: "height", 3: "width"}}, meta)
 
 
+class _LogitsAndFeatures(torch.nn.Module):
+    """A classifier that also returns its pooled features (what a glyph memory compares)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.model.forward_features(x)
+        return self.model.head(self.model.drop(f)), f
+
+
 def export_classifier(ckpt: str | Path, out: str | Path) -> Path:
+    """ONNX with outputs ``logits`` and, for models with ``forward_features``, ``features``."""
     model, ck = load_model(ckpt)
     s = int(ck["input_size"])
     x = torch.zeros(2, 1, s, s)
     meta = {"kind": "classifier", "input_size": s, "codes": " ".join(ck["codes"]), "model": ck["model_name"],
             "license": "CC BY-SA 4.0 (trained with CODH data)"}
+    if hasattr(model, "forward_features"):
+        return _export(_LogitsAndFeatures(model).eval(), x, Path(out), ["image"], ["logits", "features"],
+                       {"image": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}}, meta)
     return _export(model, x, Path(out), ["image"], ["logits"], {"image": {0: "batch"}, "logits": {0: "batch"}}, meta)
 
 
