@@ -40,7 +40,7 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
-             "memory": "memory.npz", "memory_weight": 2.0, "classifiers": (), "fp_filter": "fp_filter_fast.json"},
+             "memory": "memory.npz", "memory_weight": 2.0, "classifiers": (), "fp_filter": None},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
                  "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
                  "fp_filter": "fp_filter.json"},
@@ -57,9 +57,9 @@ def _paths(given, default: str) -> list[Path]:
 class Recognizer:
     """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text.
 
-    ``mode="fast"`` (default): one detector pass, one classifier, the false-positive filter.
-    ``mode="accurate"``: multi-scale detection with box fusion and the bundled classifier ensemble, with its own
-    filter (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both use the bundled glyph memory
+    ``mode="fast"`` (default): one detector pass, one classifier.
+    ``mode="accurate"``: multi-scale detection with box fusion, the bundled classifier ensemble and the
+    false-positive filter (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both use the bundled glyph memory
     (``memory=False``: none; a path: your own, see :mod:`kuzushiji.memory`). Several ``detector``/``classifier``
     paths make an ensemble: boxes fused, probabilities averaged (the classifiers must share their set of classes).
     """
