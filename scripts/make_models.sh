@@ -6,9 +6,9 @@
 #   drawn into a second set of synthetic crops; two classifiers learn them (the accurate mode's ensemble) and go
 #   through pseudo-label rounds on the unlabelled real pages (6 and 3: what counts is the longer fine-tuning,
 #   the labels add nothing measurable); pseudo-labels also fine-tune the
-#   detector a second time. Those models realign the manuscript (accurate mode: more labels) for the fast mode's
-#   wider classifier (resnet_m), trained on the same crops and fine-tuned on the dev pages, the pseudo-labels and the
-#   aligned manuscript; bench/accuracy.py measures the modes and trains the false-positive filters; ONNX export.
+#   detector a second time. Those models realign the manuscript in the accurate mode (more labels): with the dev
+#   pages it becomes the glyph memory; bench/accuracy.py measures the modes and trains the false-positive filter;
+#   ONNX export.
 # Every step is checkpointed and skipped when its output exists, so the script can be re-run to resume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,31 +96,21 @@ for c in glyphs:6 glyphs_l2:3; do
 done &
 wait
 
-log "5b. the manuscript realigned in the accurate mode with those models; the wider fast classifier (resnet_m) on the"
-log "    glyph crops, its LOO (fold pseudo-labels + aligned manuscript) and its bundle fine-tuning (parallel)"
-$KZ export classifier $R/pl_final_glyphs/r6/cls_all/last.pt -o $W/cls_h.onnx
-$KZ export classifier $R/pl_final_glyphs_l2/r3/cls_all/last.pt -o $W/cls_f.onnx
+log "5b. the accurate mode, measured leave-one-page-out (bench/accuracy.py) with each fold's glyph memory (its 3 training"
+log "    pages + the manuscript realigned in the accurate mode), and its false-positive filter"
+$KZ export detector $R/det_pl/last.pt -o $W/detector.onnx --threshold $THRESH
+$KZ export classifier $R/pl_final_glyphs/r6/cls_all/last.pt -o $W/classifier.onnx
+$KZ export classifier $R/pl_final_glyphs_l2/r3/cls_all/last.pt -o $W/classifier_2.onnx
 [ -f $W/genji_align2/train.csv ] || $KZ align $(ls $SHARED/codh_pages_unlabeled/images/200010454_*.jpg | head -n -8) \
-    --text $R/rounds/v01.txt -o $W/genji_align2 --accurate --detector $W/det_ft.onnx --classifier $W/cls_h.onnx \
-    --classifier $W/cls_f.onnx --quiet > $R/genji_align2.log 2>&1
-$KZ train classifier --source $W/crops_glyphs --val $REAL --out $R/cls_glyphs_m --model resnet_m --epochs 10 --batch 256 --lr 3e-3 --threads 2 --resume > $R/cls_glyphs_m.log 2>&1
-$PY scripts/loo.py classifier --init $R/cls_glyphs_m/last.pt --synth $W/crops_glyphs --extra "$R/pl/r6/pseudo_{fold}" \
-    --extra $W/genji_align2 --extra-repeat 2 --epochs 8 --seed 3 --out $R/cls_loo_m --threads 1 > $R/cls_loo_m.log 2>&1 &
-$KZ train classifier --source $W/crops_glyphs --source $REAL --source $R/pl_final_glyphs/r6/pseudo_all --source $W/genji_align2 \
-    --repeat 1 --repeat 20 --repeat 2 --repeat 2 "${CLS_EXTRA[@]}" --out $R/cls_ft_m --init $R/cls_glyphs_m/last.pt --epochs 8 \
-    --cap 16 --min-per-class 1 --lr 5e-4 --batch 128 --seed 3 --threads 1 --resume > $R/cls_ft_m.log 2>&1 &
-wait
-
-log "5c. both modes measured leave-one-page-out (bench/accuracy.py), and their false-positive filters"
-$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo M=$R/cls_loo_m --cls-loo H=$R/pl/r6 --configs single+M,tta+M+H \
-    --fast-config single+M --fast-filter --accurate-config tta+M+H --accurate-filter --save-filter $W/fp_filter.json \
-    --save-fast-filter $W/fp_filter_fast.json -o $R/accuracy.json > $R/accuracy.log 2>&1
+    --text $R/rounds/v01.txt -o $W/genji_align2 --accurate --detector $W/detector.onnx --classifier $W/classifier.onnx \
+    --classifier $W/classifier_2.onnx --quiet > $R/genji_align2.log 2>&1
+$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r6 --cls-loo B=$R/pl_l2/r3 --configs single+A,tta+A,tta+A+B \
+    --fast-config single+A --accurate-config tta+A+B --accurate-filter --save-filter $W/fp_filter.json \
+    --memory-source $W/genji_align2 -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
-$KZ export detector $R/det_pl/last.pt -o src/kuzushiji/assets/detector.onnx --threshold $THRESH
-$KZ export classifier $R/cls_ft_m/last.pt -o src/kuzushiji/assets/classifier.onnx
-cp $W/cls_h.onnx src/kuzushiji/assets/classifier_2.onnx
-cp $W/lm.npz src/kuzushiji/assets/lm.npz
-cp $W/fp_filter.json $W/fp_filter_fast.json src/kuzushiji/assets/
-log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter{,_fast}.json (threshold $THRESH, LM weight $LMW)"
+cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json src/kuzushiji/assets/
+rm -f src/kuzushiji/assets/memory.npz  # the glyph memory of the new classifier: dev pages + realigned manuscript
+$KZ memory $REAL $W/genji_align2 -o src/kuzushiji/assets/memory.npz --classifier src/kuzushiji/assets/classifier.onnx
+log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter.json, memory.npz (threshold $THRESH, LM weight $LMW)"
 log "leave-one-page-out: $R/det_loo/loo.json $R/cls_loo/loo.json $R/pl/rounds.json $R/pipeline_loo.json $R/accuracy.json"

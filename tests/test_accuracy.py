@@ -73,7 +73,7 @@ def _permuted_classifier(src, dst, rename_one=False):
 @bundled
 def test_ensemble_aligns_class_orders(dev_pages, tmp_path):
     page = dev_pages / "images/100241706_00004_2.jpg"
-    single = Recognizer(fp_filter=False).recognize(page)
+    single = Recognizer(fp_filter=False, memory=False).recognize(page)
     perm = _permuted_classifier(asset_path("classifier.onnx"), tmp_path / "perm.onnx")
     both = Recognizer(classifier=[asset_path("classifier.onnx"), perm]).recognize(page)
     assert both.text == single.text
@@ -192,14 +192,14 @@ def test_glyph_memory(dev_pages, tmp_path):
     assert hits.mean() > 0.95
     # recognition with and without it; the vote moves probabilities toward remembered classes
     page = dev_pages / "images" / f"{recs[0].image_id}.jpg"
-    with_mem = Recognizer(memory=tmp_path / "m.npz", memory_weight=2.0, fp_filter=False)
+    with_mem = Recognizer(memory=tmp_path / "m.npz", memory_weight=2.0, fp_filter=False, prior_weight=0)
     without = Recognizer(memory=False, fp_filter=False)
     assert with_mem.memory is not None and without.memory is None
     flat = np.full((2, len(clf.codes)), 1.0 / len(clf.codes), np.float32)
     feats = clf.run(crops.images[:2])[1]
     voted = with_mem.adjust(flat, feats)
     assert np.allclose(voted.sum(1), 1, atol=1e-4)
-    assert all(np.array(clf.codes)[voted.argmax(1)] == crops.codes[:2])
+    assert (voted.argmax(1) == sim[:2].argmax(1)).all()  # with no opinion of its own, the memory decides
     assert len(with_mem.recognize(page).chars) == len(without.recognize(page).chars)
     # a memory belongs to its classifier; bad files are one line
     other = GlyphMemory(mem.features, mem.labels, mem.codes, "0" * 16)

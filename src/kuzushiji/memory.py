@@ -29,12 +29,14 @@ class GlyphMemory:
     sources: list[str] = field(default_factory=list)
     _starts: np.ndarray = field(init=False, repr=False)
     _present: np.ndarray = field(init=False, repr=False)
+    _features64: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         order = np.argsort(self.labels, kind="stable")
         self.features = np.ascontiguousarray(self.features[order], np.float32)
         self.labels = self.labels[order].astype(np.int64)
         self._present, self._starts = np.unique(self.labels, return_index=True)
+        self._features64 = self.features.astype(np.float64)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -68,7 +70,9 @@ class GlyphMemory:
         (0 where the memory has none, or where it is below 0)."""
         out = np.zeros((len(features), len(self.codes)), np.float32)
         if len(features) and len(self):
-            sims = features @ self.features.T
+            # in float64, so the result does not depend on how many threads the BLAS splits the product over
+            # (float32 sums in another order differ in the last bit; a batch on Ray must write what a local one does)
+            sims = (features.astype(np.float64) @ self._features64.T).astype(np.float32)
             out[:, self._present] = np.maximum(np.maximum.reduceat(sims, self._starts, axis=1), 0.0)
         return out
 
