@@ -147,7 +147,10 @@ def main() -> None:
     ap.add_argument("--memory-weight", type=float, default=MODES["fast"]["memory_weight"],
                     help="the glyph memory's vote (0: no memory); each fold remembers its 3 training pages and "
                          "the --memory-source page folders")
-    ap.add_argument("--memory-source", action="append", default=[], help="page folder every fold's memory holds")
+    ap.add_argument("--memory-without-dev", action="store_true",
+                    help="each fold's memory holds only the --memory-source folders (another book's glyphs)")
+    ap.add_argument("--memory-source", action="append", default=[],
+                    help="page folder every fold's memory holds ({fold}: the held-out page's id)")
     ap.add_argument("--cache", default="runs/accuracy_onnx")
     ap.add_argument("--fast-config", default="single+A", help="the configuration the fast mode ships")
     ap.add_argument("--accurate-config", default="tta+A", help="the configuration the accurate mode ships")
@@ -179,7 +182,7 @@ def main() -> None:
             if not cl[n].is_file():
                 export_classifier(Path(folder) / f"cls_{k}/last.pt", cl[n])
         folds[k] = Fold(dets, cl, a.lm)
-    memory_recs = [r for folder in a.memory_source for r in load_pages(folder)]
+    memory_recs = {k: [r for folder in a.memory_source for r in load_pages(folder.format(fold=k))] for k in dev}
     configs = []
     for c in a.configs.split(","):
         c, _, pads = c.partition("@")
@@ -201,7 +204,8 @@ def main() -> None:
             fold.rec.crop_pads = pads
             fold.rec.memory_weight = a.memory_weight
             if a.memory_weight:
-                fold.remember(ms[0], [r for r in recs if r.image_id != k] + memory_recs, a.memory_source)
+                own = [] if a.memory_without_dev else [r for r in recs if r.image_id != k]
+                fold.remember(ms[0], own + memory_recs[k], a.memory_source)
         comp, detc, comp_f, det_f, hits, n_crops, cers, cers_f = Counts(), Counts(), Counts(), Counts(), 0, 0, [], []
         chosen, feats = {}, {}
         for k, fold in folds.items():
