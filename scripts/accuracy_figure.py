@@ -33,7 +33,7 @@ for ax, key, title in ((axes[0], "f1", "competition F1, leave-one-page-out (high
     ax.set_xlim(0, max(plain + filt) * 1.15)
 axes[0].set_yticks(y, names, fontsize=8)
 axes[0].invert_yaxis()
-axes[0].legend(fontsize=8, loc="lower right")
+fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="lower right")
 legend = "; ".join(f"{k}: {v}" for k, v in res.get("classifiers", {}).items())
 fig.text(0.01, 0.005, f"classifier folds: {legend}", fontsize=7)
 fig.tight_layout(rect=(0, 0.02, 1, 1))
