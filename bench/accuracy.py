@@ -4,16 +4,24 @@ the held-out Genji sides (200010454_00030_1 .. 00033_2, never used for any label
     python bench/accuracy.py --det-loo runs/det_loo_v2 [--det-loo2 runs/det_loo_h1280] --cls-loo A=runs/cls_loo_v2c \
         --cls-loo B=runs/cls_loo_l2 \
         [--cls-loo C=runs/cls_loo_v2] [--accurate-config tta+A+B --accurate-filter --save-filter F.json] \
-        -o runs/accuracy.json
+        [--memory-source work/genji_align2] -o runs/accuracy.json
+
+The current bundle's numbers (bench/results/accuracy.json):
+
+    python bench/accuracy.py --det-loo runs/det_loo_v2 --cls-loo H=runs/pl/r6 --cls-loo F=runs/pl_l2/r3 \
+        --cache runs/accuracy_onnx6 --configs "single+H,single+H+F,tta+H,tta+H+F,tta+H+F@0.0/0.04" \
+        --fast-config single+H --accurate-config tta+H+F --accurate-filter --save-filter fp_filter.json \
+        --memory-source work/genji_align2 -o runs/accuracy_final.json
 
 For each fold (one dev page held out) the fold's detector and classifiers (trained without that page) read
 every dev page and the 8 held-out Genji sides once per detector setting; the configurations below are then
-assembled from those readings. The detection threshold, language-model weight and prior weight are chosen on the fold's
-three training pages; the false-positive filter of fold k is LightGBM trained on the other folds' held-out
-pages (each read by its own fold's models, so the filter never sees a page its models trained on), its
-threshold chosen by an inner leave-one-page-out over those pages. Reported per configuration: competition
-F1 (P/R), detection F1, classifier top-1 on the truth boxes, text CER on the Genji block (mean over the
-four folds' models) and seconds per page (fold-1 models, 4 dev pages, 2 threads).
+assembled from those readings. The detection threshold and language-model weight (and the prior weight, if
+--priors lists several) are chosen on the fold's three training pages; the fold's glyph memory holds those
+three pages (and --memory-source folders). The false-positive filter of fold k is LightGBM trained on the other
+folds' held-out pages (each read by its own fold's models, so the filter never sees a page its models trained
+on), its threshold chosen by an inner leave-one-page-out over those pages. Reported per configuration:
+competition F1 (P/R), detection F1, classifier top-1 on the truth boxes, text CER on the Genji block (mean over
+the four folds' models) and seconds per page (fold-1 models, 4 dev pages, 2 threads).
 """
 from __future__ import annotations
 

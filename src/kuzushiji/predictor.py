@@ -31,8 +31,8 @@ def asset_path(name: str) -> Path:
 
 ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 
-# What each mode turns on (measured in bench/accuracy.py; the README's table). A mode uses its bundled files
-# (second classifier, false-positive filter) when they are present and the caller has not passed models of their own.
+# What each mode turns on (measured in bench/accuracy.py; the README's tables). A mode uses its bundled files (second
+# classifier, false-positive filter, glyph memory) when they are present and the caller has not passed models of their own.
 # crop_pads: the crop framings (padding around the box, a fraction of its longer side) each character is
 # classified at; several are averaged. 0.02 rather than the 0.08 of the training crops: +5 points top-1 on the
 # dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the language model's
@@ -57,11 +57,12 @@ def _paths(given, default: str) -> list[Path]:
 class Recognizer:
     """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text.
 
-    ``mode="fast"`` (default): one detector pass, one classifier.
-    ``mode="accurate"``: multi-scale detection with box fusion, the bundled classifier ensemble and the
-    false-positive filter (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both use the bundled glyph memory
-    (``memory=False``: none; a path: your own, see :mod:`kuzushiji.memory`). Several ``detector``/``classifier``
-    paths make an ensemble: boxes fused, probabilities averaged (the classifiers must share their set of classes).
+    ``mode="fast"`` (default): one detector pass, one classifier. ``mode="accurate"``: multi-scale detection
+    with box fusion, the bundled classifier ensemble and the false-positive filter (what :data:`MODES` lists;
+    ``fp_filter=False`` keeps every box). Both read with the bundled glyph memory (``memory=False``: none; a
+    path: your own, see :mod:`kuzushiji.memory`) and the language model's character frequencies. Several
+    ``detector``/``classifier`` paths make an ensemble: boxes fused, probabilities averaged (the classifiers
+    must share their set of classes).
     """
 
     def __init__(self, detector: ModelPaths = None, classifier: ModelPaths = None,
