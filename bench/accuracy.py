@@ -44,6 +44,7 @@ from kuzushiji.predictor import MODES  # noqa: E402
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
 from kuzushiji.fp_filter import best_threshold, train_filter  # noqa: E402
+from kuzushiji.inference.classifier import OnnxClassifier  # noqa: E402
 from kuzushiji.io.atomic import atomic_write_text  # noqa: E402
 from kuzushiji.io.image import read_page  # noqa: E402
 from kuzushiji.metrics import Counts, match_page  # noqa: E402
@@ -187,7 +188,7 @@ def main() -> None:
         cl = {}
         for n, folder in cls_dirs.items():
             cl[n] = cache / f"cls_{n}_{k}.onnx"
-            if not cl[n].is_file():
+            if not cl[n].is_file() or not OnnxClassifier(cl[n]).has_features:  # the memory needs features
                 export_classifier(Path(folder) / f"cls_{k}/last.pt", cl[n])
         folds[k] = Fold(dets, cl, a.lm)
     memory_recs = {k: [r for folder in a.memory_source for r in load_pages(folder.format(fold=k))] for k in dev}

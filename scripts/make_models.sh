@@ -106,7 +106,7 @@ $KZ export classifier $R/pl_final_glyphs_l2/r3/cls_all/last.pt -o $W/classifier_
     --classifier $W/classifier_2.onnx --quiet > $R/genji_align2.log 2>&1
 $PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r6 --cls-loo B=$R/pl_l2/r3 --configs single+A,tta+A,tta+A+B \
     --fast-config single+A --accurate-config tta+A+B --accurate-filter --save-filter $W/fp_filter.json \
-    --memory-source $W/genji_align2 -o $R/accuracy.json > $R/accuracy.log 2>&1
+    --memory-source $W/genji_align2 --cache $R/accuracy_onnx -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
 cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json src/kuzushiji/assets/
