@@ -212,3 +212,9 @@ def test_glyph_memory(dev_pages, tmp_path):
     assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) == 0
     assert len(GlyphMemory.load(tmp_path / "cli.npz")) >= len(mem)
     assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) != 0  # never overwritten
+    for flag in (["--memory", str(tmp_path / "cli.npz")], ["--no-memory"]):
+        out = tmp_path / flag[0].strip("-")
+        assert main(["recognize", str(page), "-o", str(out), "--quiet", *flag]) == 0
+        assert json.loads((out / f"{recs[0].image_id}.json").read_text())["chars"]
+    assert main(["recognize", str(page), "-o", str(tmp_path / "bad"), "--quiet", "--memory",
+                 str(tmp_path / "other.npz")]) != 0  # another classifier's memory: one line, no output
