@@ -73,7 +73,7 @@ def _permuted_classifier(src, dst, rename_one=False):
 @bundled
 def test_ensemble_aligns_class_orders(dev_pages, tmp_path):
     page = dev_pages / "images/100241706_00004_2.jpg"
-    single = Recognizer(fp_filter=False, memory=False).recognize(page)
+    single = Recognizer(classifier=asset_path("classifier.onnx")).recognize(page)
     perm = _permuted_classifier(asset_path("classifier.onnx"), tmp_path / "perm.onnx")
     both = Recognizer(classifier=[asset_path("classifier.onnx"), perm]).recognize(page)
     assert both.text == single.text

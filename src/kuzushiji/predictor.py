@@ -40,7 +40,8 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
-             "memory": "memory.npz", "memory_weight": 2.0, "classifiers": (), "fp_filter": None},
+             "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
+             "fp_filter": "fp_filter_fast.json"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
                  "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
                  "fp_filter": "fp_filter.json"},
@@ -57,9 +58,9 @@ def _paths(given, default: str) -> list[Path]:
 class Recognizer:
     """``Recognizer().recognize(image)`` -> :class:`Page` with characters, candidates, columns, text.
 
-    ``mode="fast"`` (default): one detector pass, one classifier. ``mode="accurate"``: multi-scale detection
-    with box fusion, the bundled classifier ensemble and the false-positive filter (what :data:`MODES` lists;
-    ``fp_filter=False`` keeps every box). Both read with the bundled glyph memory (``memory=False``: none; a
+    ``mode="fast"`` (default): one detector pass, the bundled two-classifier ensemble and its false-positive
+    filter. ``mode="accurate"``: multi-scale detection with box fusion, the same classifiers and the filter
+    trained for that (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both read with the bundled glyph memory (``memory=False``: none; a
     path: your own, see :mod:`kuzushiji.memory`) and the language model's character frequencies. Several
     ``detector``/``classifier`` paths make an ensemble: boxes fused, probabilities averaged (the classifiers
     must share their set of classes).
