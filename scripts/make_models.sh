@@ -96,21 +96,23 @@ for c in glyphs:6 glyphs_l2:3; do
 done &
 wait
 
-log "5b. the accurate mode, measured leave-one-page-out (bench/accuracy.py) with each fold's glyph memory (its 3 training"
-log "    pages + the manuscript realigned in the accurate mode), and its false-positive filter"
+log "5b. both modes, measured leave-one-page-out (bench/accuracy.py) with each fold's glyph memory (its 3 training"
+log "    pages + the manuscript realigned in the accurate mode), and their false-positive filters"
 $KZ export detector $R/det_pl/last.pt -o $W/detector.onnx --threshold $THRESH
 $KZ export classifier $R/pl_final_glyphs/r6/cls_all/last.pt -o $W/classifier.onnx
 $KZ export classifier $R/pl_final_glyphs_l2/r3/cls_all/last.pt -o $W/classifier_2.onnx
 [ -f $W/genji_align2/train.csv ] || $KZ align $(ls $SHARED/codh_pages_unlabeled/images/200010454_*.jpg | head -n -8) \
     --text $R/rounds/v01.txt -o $W/genji_align2 --accurate --detector $W/detector.onnx --classifier $W/classifier.onnx \
     --classifier $W/classifier_2.onnx --quiet > $R/genji_align2.log 2>&1
-$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r6 --cls-loo B=$R/pl_l2/r3 --configs single+A,tta+A,tta+A+B \
-    --fast-config single+A --accurate-config tta+A+B --accurate-filter --save-filter $W/fp_filter.json \
-    --memory-source $W/genji_align2 --cache $R/accuracy_onnx -o $R/accuracy.json > $R/accuracy.log 2>&1
+$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r6 --cls-loo B=$R/pl_l2/r3 --configs single+A,single+A+B,tta+A+B \
+    --fast-config single+A+B --fast-filter --save-fast-filter $W/fp_filter_fast.json --accurate-config tta+A+B \
+    --accurate-filter --save-filter $W/fp_filter.json --memory-source $W/genji_align2 --cache $R/accuracy_onnx \
+    -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
-cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json src/kuzushiji/assets/
+cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json $W/fp_filter_fast.json \
+    src/kuzushiji/assets/
 rm -f src/kuzushiji/assets/memory.npz  # the glyph memory of the new classifier: dev pages + realigned manuscript
 $KZ memory $REAL $W/genji_align2 -o src/kuzushiji/assets/memory.npz --classifier src/kuzushiji/assets/classifier.onnx
-log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter.json, memory.npz (threshold $THRESH, LM weight $LMW)"
+log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter{,_fast}.json, memory.npz (threshold $THRESH, LM weight $LMW)"
 log "leave-one-page-out: $R/det_loo/loo.json $R/cls_loo/loo.json $R/pl/rounds.json $R/pipeline_loo.json $R/accuracy.json"
