@@ -212,6 +212,11 @@ def test_glyph_memory(dev_pages, tmp_path):
     assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) == 0
     assert len(GlyphMemory.load(tmp_path / "cli.npz")) >= len(mem)
     assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) != 0  # never overwritten
+    assert main(["memory", str(dev_pages), "-o", str(tmp_path / "more.npz"), "--extend", "bundled"]) == 0
+    bundled = GlyphMemory.load(asset_path("memory.npz"))
+    assert len(GlyphMemory.load(tmp_path / "more.npz")) == len(bundled) + len(GlyphMemory.load(tmp_path / "cli.npz"))
+    with pytest.raises(DataError, match="another classifier"):
+        bundled.merged(GlyphMemory.load(tmp_path / "other.npz"))
     for flag in (["--memory", str(tmp_path / "cli.npz")], ["--no-memory"]):
         out = tmp_path / flag[0].strip("-")
         assert main(["recognize", str(page), "-o", str(out), "--quiet", *flag]) == 0

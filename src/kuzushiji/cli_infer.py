@@ -128,6 +128,9 @@ def cmd_memory(a: argparse.Namespace) -> int:
     clf = OnnxClassifier(a.classifier or asset_path("classifier.onnx"), threads=a.threads)
     records = [r for folder in a.inputs for r in load_pages(folder)]
     mem = GlyphMemory.from_pages(clf, records, MODES["fast"]["crop_pads"][0], [str(x) for x in a.inputs])
+    if a.extend:
+        base = asset_path("memory.npz") if a.extend == "bundled" else Path(a.extend)
+        mem = GlyphMemory.load(base).merged(mem, base)
     mem.save(out)
     print(f"{len(mem)} characters of {len(set(mem.labels.tolist()))} classes from {len(records)} page(s) "
           f"remembered in {out} (for {clf.path.name})")
@@ -206,6 +209,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                            "`export-corrections` output, CODH books")
     m.add_argument("-o", "--output", required=True, help="memory file (.npz); never overwritten")
     m.add_argument("--classifier", help="the classifier it is for (default: bundled)")
+    m.add_argument("--extend", help="a memory to add these pages to ('bundled': the bundled one, with the bundled "
+                                    "classifier)")
     m.add_argument("--threads", type=int, default=0)
     m.set_defaults(func=cmd_memory)
 

@@ -65,6 +65,13 @@ class GlyphMemory:
         crops = from_pages(records, classifier.size, progress=False, pad=pad)
         return cls.build(classifier, crops.images, crops.codes, sources)
 
+    def merged(self, other: "GlyphMemory", path: str | Path = "memory") -> "GlyphMemory":
+        """This memory and ``other`` (built for the same classifier) as one."""
+        if other.fingerprint != self.fingerprint or other.codes != self.codes:
+            raise DataError(path, "built for another classifier; memories of one classifier only can be merged")
+        return GlyphMemory(np.concatenate([self.features, other.features]), np.concatenate([self.labels, other.labels]),
+                           self.codes, self.fingerprint, self.sources + other.sources)
+
     def similarity(self, features: np.ndarray) -> np.ndarray:
         """``(N, C)``: each character's cosine similarity to the nearest remembered glyph of every class
         (0 where the memory has none, or where it is below 0)."""
