@@ -15,11 +15,11 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print(f"warning: serving on {a.host}: anyone who can reach this machine can read and edit the pages",
               file=sys.stderr)
     recognizer = None
-    if a.accurate:
+    if a.accurate or a.memory:
         from .predictor import Recognizer
 
         def recognizer():
-            return Recognizer(mode="accurate")
+            return Recognizer(mode="accurate" if a.accurate else "fast", memory=a.memory)
     app = create_app(a.data, a.db, a.workers, recognizer, max_upload_bytes=a.max_upload_mb << 20)
     print(f"kuzushiji: http://{a.host}:{a.port}/  (API docs at /docs; data in {Path(a.data).resolve()})", flush=True)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
@@ -41,7 +41,8 @@ def cmd_export_corrections(a: argparse.Namespace) -> int:
     for name, blob in files:
         atomic_write_bytes(out / name, blob)
     print(f"{len(files) - 1} corrected page(s) in {out / 'train.csv'} (images in train_images/); "
-          f"train with: kuzushiji train detector --data {out} ... / kuzushiji train classifier --source {out} ...")
+          f"train with: kuzushiji train detector --data {out} ... / kuzushiji train classifier --source {out} ...; "
+          f"or remember them: kuzushiji memory {out} -o memory.npz --extend bundled")
     return 0
 
 
@@ -54,6 +55,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--workers", type=int, default=1, help="pages read at once")
     s.add_argument("--max-upload-mb", type=int, default=50)
     s.add_argument("--accurate", action="store_true", help="read pages in the recognizer's accurate mode")
+    s.add_argument("--memory", help="glyph memory to read with (e.g. `kuzushiji memory CORRECTIONS -o m.npz --extend "
+                                    "bundled` after export-corrections; default: the bundled one)")
     s.set_defaults(func=cmd_serve)
     e = sub.add_parser("export-corrections", help="corrected pages as Kaggle train.csv + train_images/")
     e.add_argument("--data", required=True, help="the --data folder of `kuzushiji serve`")
