@@ -12,4 +12,5 @@ class DataError(ValueError):
         self.row = row
         self.problem = problem
         where = f"{self.path}:{row}" if row is not None else self.path
-        super().__init__(f"{where}: {problem}")
+        # one line whatever the input held (a CSV field may carry a line break)
+        super().__init__(f"{where}: {problem}".replace("\r", "\\r").replace("\n", "\\n"))
