@@ -102,8 +102,7 @@ class Fold:
         """The glyph memory of configurations led by classifier ``first``: ``records``' boxes."""
         if first not in self.memories:
             i = self.names.index(first)
-            self.memories[first] = GlyphMemory.from_pages(self.rec.classifiers[i], records,
-                                                          MODES["fast"]["crop_pads"][0], sources)
+            self.memories[first] = GlyphMemory.from_pages(self.rec.classifiers[i], records, sources)
 
     def read(self, path: Path, det_setting: str):
         key = (path.stem, det_setting, self.rec.crop_pads)

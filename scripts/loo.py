@@ -20,7 +20,7 @@ from kuzushiji.datasets.crops import from_pages
 from kuzushiji.datasets.detection import load_mem_pages
 from kuzushiji.datasets.pages import load_pages, write_subset
 from kuzushiji.metrics import Counts
-from kuzushiji.predictor import MODES
+from kuzushiji.io.crop import READ_PAD
 from kuzushiji.train.common import load_model
 
 REAL = "../shared/data/kuzushiji_pages_100241706"
@@ -88,7 +88,7 @@ def classifier(a) -> dict:
             if not Path(ckpt).is_file():
                 continue
             model, ck = load_model(ckpt)
-            crops = from_pages([held], ck["input_size"], pad=MODES["fast"]["crop_pads"][0])  # the recognizer's framing
+            crops = from_pages([held], ck["input_size"], pad=READ_PAD)  # the recognizer's framing
             logits = predict_logits(model, crops.images, dev)
             labels = to_labels(crops.codes, ck["codes"])
             r = accuracy_report(logits, labels, ck["codes"])

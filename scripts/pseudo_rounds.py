@@ -26,7 +26,7 @@ from kuzushiji import Recognizer
 from kuzushiji.datasets.crops import from_pages
 from kuzushiji.datasets.pages import PageRecord, load_pages, write_subset
 from kuzushiji.io.atomic import atomic_write_text
-from kuzushiji.predictor import MODES
+from kuzushiji.io.crop import READ_PAD
 from kuzushiji.io.image import list_images
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.structures import CharBox
@@ -70,7 +70,7 @@ def agreement(records: list[PageRecord], aligned: dict[str, list[CharBox]]) -> t
 
 def top1(ckpt: Path, held: PageRecord) -> tuple[int, int]:
     m, ck = load_model(ckpt)
-    crops = from_pages([held], ck["input_size"], pad=MODES["fast"]["crop_pads"][0])  # the recognizer's framing
+    crops = from_pages([held], ck["input_size"], pad=READ_PAD)  # the recognizer's framing
     logits = predict_logits(m, crops.images, torch.device("cpu"))
     return int((logits.argmax(1) == to_labels(crops.codes, ck["codes"])).sum()), len(crops.codes)
 

@@ -172,20 +172,20 @@ def test_glyph_memory(dev_pages, tmp_path):
     from kuzushiji.datasets.pages import load_pages
     from kuzushiji.inference.classifier import OnnxClassifier
     from kuzushiji.memory import GlyphMemory
-    from kuzushiji.predictor import MODES
+    from kuzushiji.io.crop import READ_PAD
 
     clf = OnnxClassifier(asset_path("classifier.onnx"))
     if not clf.has_features:
         pytest.skip("bundled classifier exported without features")
     recs = load_pages(dev_pages)
-    mem = GlyphMemory.from_pages(clf, recs[1:], MODES["fast"]["crop_pads"][0], ["dev"])
+    mem = GlyphMemory.from_pages(clf, recs[1:], ["dev"])
     assert len(mem) == sum(len(r.boxes) for r in recs[1:]) - sum(
         b.code not in clf.codes for r in recs[1:] for b in r.boxes)
     mem.save(tmp_path / "m.npz")
     again = GlyphMemory.load(tmp_path / "m.npz")
     assert again.codes == clf.codes and len(again) == len(mem) and again.sources == ["dev"]
     # a remembered character is nearest to its own class
-    crops = from_pages(recs[1:2], clf.size, progress=False, pad=MODES["fast"]["crop_pads"][0])
+    crops = from_pages(recs[1:2], clf.size, progress=False, pad=READ_PAD)
     sim = again.similarity(clf.run(crops.images)[1])
     assert sim.shape == (len(crops.codes), len(clf.codes)) and sim.max() <= 1.0 + 1e-3 and sim.min() >= 0
     hits = np.array(clf.codes)[sim.argmax(1)] == crops.codes

@@ -120,14 +120,14 @@ def cmd_memory(a: argparse.Namespace) -> int:
     from .errors import DataError
     from .inference.classifier import OnnxClassifier
     from .memory import GlyphMemory
-    from .predictor import MODES, asset_path
+    from .predictor import asset_path
 
     out = Path(a.output)
     if out.exists():
         raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
     clf = OnnxClassifier(a.classifier or asset_path("classifier.onnx"), threads=a.threads)
     records = [r for folder in a.inputs for r in load_pages(folder)]
-    mem = GlyphMemory.from_pages(clf, records, MODES["fast"]["crop_pads"][0], [str(x) for x in a.inputs])
+    mem = GlyphMemory.from_pages(clf, records, [str(x) for x in a.inputs])
     if a.extend:
         base = asset_path("memory.npz") if a.extend == "bundled" else Path(a.extend)
         mem = GlyphMemory.load(base).merged(mem, base)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import DataError
 from .inference.classifier import OnnxClassifier
+from .io.crop import READ_PAD
 
 FORMAT = "kuzushiji-glyph-memory-1"
 
@@ -56,8 +57,8 @@ class GlyphMemory:
         return cls(f, y[keep], list(classifier.codes), classifier.fingerprint, list(sources or []))
 
     @classmethod
-    def from_pages(cls, classifier: OnnxClassifier, records: list, pad: float, sources: list[str] | None = None
-                   ) -> "GlyphMemory":
+    def from_pages(cls, classifier: OnnxClassifier, records: list, sources: list[str] | None = None,
+                   pad: float = READ_PAD) -> "GlyphMemory":
         """Remember every labelled box of ``records`` (:class:`~kuzushiji.datasets.pages.PageRecord`), cut at
         the recognizer's framing ``pad``."""
         from .datasets.crops import from_pages

@@ -21,7 +21,7 @@ from .language_model import NgramLM
 from .memory import GlyphMemory
 from .reading_order import group_columns
 from .structures import Candidate, Char, CharBox, Column, Page
-from .io.crop import crop_box
+from .io.crop import READ_PAD, crop_box
 from .vocab import RARE, code_to_char
 
 
@@ -31,18 +31,18 @@ def asset_path(name: str) -> Path:
 
 ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 
-# What each mode turns on (measured in bench/accuracy.py; the README's tables). A mode uses its bundled files (second
-# classifier, false-positive filter, glyph memory) when they are present and the caller has not passed models of their own.
-# crop_pads: the crop framings (padding around the box, a fraction of its longer side) each character is
-# classified at; several are averaged. 0.02 rather than the 0.08 of the training crops: +5 points top-1 on the
-# dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the language model's
-# character frequencies the class probabilities take on (the classifiers are trained class-balanced). memory: the
-# glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
+# What each mode turns on (measured in bench/accuracy.py; the README's tables). A mode uses its bundled files
+# (second classifier, false-positive filter, glyph memory) when they are present and the caller has not passed
+# models of their own. crop_pads: the crop framings (padding around the box, a fraction of its longer side) each
+# character is classified at; several are averaged. READ_PAD (0.02) rather than the 0.08 of the training crops:
+# +5 points top-1 on the dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the
+# language model's character frequencies the class probabilities take on (the classifiers are trained
+# class-balanced). memory: the glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
 MODES: dict[str, dict] = {
-    "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
+    "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
              "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
              "fp_filter": "fp_filter_fast.json"},
-    "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (0.02,), "prior_weight": 0.5,
+    "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
                  "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
                  "fp_filter": "fp_filter.json"},
 }
@@ -60,8 +60,9 @@ class Recognizer:
 
     ``mode="fast"`` (default): one detector pass, the bundled two-classifier ensemble and its false-positive
     filter. ``mode="accurate"``: multi-scale detection with box fusion, the same classifiers and the filter
-    trained for that (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both read with the bundled glyph memory (``memory=False``: none; a
-    path: your own, see :mod:`kuzushiji.memory`) and the language model's character frequencies. Several
+    trained for that (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both read with the
+    bundled glyph memory (``memory=False``: none; a path: your own, see :mod:`kuzushiji.memory`) and the
+    language model's character frequencies. Several
     ``detector``/``classifier`` paths make an ensemble: boxes fused, probabilities averaged (the classifiers
     must share their set of classes).
     """
@@ -123,8 +124,10 @@ class Recognizer:
             unk = len(self.lm.codes) - 1
             self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
         self.prior_weight = float(prior_weight if prior_weight is not None else m["prior_weight"])
-        self._log_prior = None if self.lm is None else np.log(np.maximum(
-            self.lm.t["p1"][[self._lm_index[c] for c in self.classifier.codes]], 1e-9)).astype(np.float32)
+        self._log_prior = None  # log character frequency per class, 0 for the most frequent
+        if self.lm is not None:
+            lp = np.log(np.maximum(self.lm.t["p1"][[self._lm_index[c] for c in self.classifier.codes]], 1e-9))
+            self._log_prior = (lp - lp.max()).astype(np.float32)
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors, scales and
@@ -152,7 +155,7 @@ class Recognizer:
         if self.memory is not None and features is not None and self.memory_weight:
             logw += self.memory_weight * self.memory.similarity(features)
         if self._log_prior is not None and self.prior_weight:
-            logw += self.prior_weight * (self._log_prior - self._log_prior.max())
+            logw += self.prior_weight * self._log_prior
         if not logw.any():
             return probs
         q = probs * np.exp(logw - logw.max(1, keepdims=True))

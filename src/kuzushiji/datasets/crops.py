@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..errors import DataError
 from ..io.arrays import KMNIST_CODES, iter_kkanji, load_glyph_arrays, read_classmap
 from ..io.image import load_image
-from ..io.crop import crop_box
+from ..io.crop import TRAIN_PAD, crop_box
 from .pages import PageRecord, load_pages
 
 
@@ -47,7 +47,7 @@ def _resize(imgs: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(i, (size, size), interpolation=cv2.INTER_AREA) for i in imgs])
 
 
-def from_pages(records: list[PageRecord], size: int, progress: bool = True, pad: float = 0.08) -> CropSet:
+def from_pages(records: list[PageRecord], size: int, progress: bool = True, pad: float = TRAIN_PAD) -> CropSet:
     """Crops around every box of ``records`` (``pad``: the framing, see :func:`crop_box`)."""
     imgs, codes, src = [], [], []
     for r in tqdm(records, desc="crop pages", leave=False, disable=not progress):

@@ -6,9 +6,12 @@ import numpy as np
 
 from ..structures import CharBox
 
+TRAIN_PAD = 0.08  # training crops: padding around the box, a fraction of its longer side
+READ_PAD = 0.02  # what the recognizer reads real boxes at (tighter reads better, bench/accuracy.py)
+
 
 def crop_box(gray: np.ndarray, b: CharBox, size: int, rng: np.random.Generator | None = None,
-             jitter: float = 0.0, pad: float = 0.08) -> np.ndarray:
+             jitter: float = 0.0, pad: float = TRAIN_PAD) -> np.ndarray:
     """Square crop around a box (its longer side + padding), area-resized to ``size``; optional box jitter.
     The same function cuts training crops and recognition crops, so both see the same framing."""
     x, y, w, h = b.x, b.y, b.w, b.h
