@@ -43,7 +43,7 @@ from kuzushiji.memory import GlyphMemory  # noqa: E402
 from kuzushiji.predictor import MODES  # noqa: E402
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
-from kuzushiji.fp_filter import best_threshold, train_filter  # noqa: E402
+from kuzushiji.fp_filter import FEATURES, best_threshold, train_filter  # noqa: E402
 from kuzushiji.inference.classifier import OnnxClassifier  # noqa: E402
 from kuzushiji.io.atomic import atomic_write_text  # noqa: E402
 from kuzushiji.io.image import read_page  # noqa: E402
@@ -68,14 +68,35 @@ def genji_block() -> tuple[list[Path], str]:
     sides = sorted((SHARED / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))[-8:]
     lines = [r["text"] for r in csv.DictReader(open(SHARED / "genji_transcription/genji_text_lines.csv",
                                                      encoding="utf-8")) if r["vol"] == "V01"]
-    aligner, rec = Aligner("\n".join(lines)), Recognizer(top_k=10, lm_weight=0.0)
+    aligner, rec = Aligner("\n".join(lines)), Recognizer(top_k=10, lm_weight=0.0, fp_filter=False)
     spans = [aligner.align(rec.recognize(p)) for p in sides]
     return sides, reading(aligner.text[spans[0].start: max(s.end for s in spans)])
 
 
-def fit_filter(feats: dict, ids: list[str], truth: dict, det_threshold: float | None = None):
+class Ablated:
+    """A filter that never sees the features ``names`` (held at 0): the same filter without them."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.cols = [FEATURES.index(n) for n in names]
+        self.filt = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = x.copy()
+        x[:, self.cols] = 0
+        return x
+
+    def keep(self, x: np.ndarray) -> np.ndarray:
+        return self.filt.keep(self(x))
+
+
+def fit_filter(feats: dict, ids: list[str], truth: dict, det_threshold: float | None = None,
+               ablate: Ablated | None = None):
     """The false-positive filter trained on the pages ``ids`` (features and true-positive labels from
-    ``feats``), its threshold chosen by leave-one-page-out over those same pages."""
+    ``feats``), its threshold chosen by leave-one-page-out over those same pages; with ``ablate``, that filter
+    wrapped so that it never sees the ablated features."""
+    if ablate is not None:
+        ablate.filt = fit_filter({i: (ablate(x), y) for i, (x, y) in feats.items()}, ids, truth, det_threshold)
+        return ablate
     oof_p, oof_y = [], []
     for j in ids:
         f = train_filter(np.concatenate([feats[i][0] for i in ids if i != j]),
@@ -123,24 +144,25 @@ class Fold:
         probs, feats = self.rec.read_crops(gray, boxes)
         return dict(zip(self.names, probs)), dict(zip(self.names, feats))
 
-    def adjusted(self, probs: dict, feats: dict, members: list[str], m=slice(None)) -> np.ndarray:
-        """The members' averaged probabilities with the first member's glyph memory and the prior."""
-        p = np.mean([probs[n] for n in members], 0)[m]
+    def adjusted(self, probs: dict, feats: dict, members: list[str], m=slice(None)):
+        """The members' averaged probabilities with the first member's glyph memory and the prior, and their
+        evidence (:meth:`Recognizer.combine`)."""
         self.rec.memory = self.memories.get(members[0])
         f = feats[members[0]]
-        return self.rec.adjust(p, f[m] if f is not None and self.rec.memory is not None else None)
+        return self.rec.combine([probs[n][m] for n in members], [None if f is None else f[m]])
 
     def page(self, path: Path, det_setting: str, members: list[str], t: float, w: float, a: float, keep=None):
         det, probs, feats, W, H = self.read(path, det_setting)
         m = det[:, 4] >= t
         self.rec.lm_weight, self.rec.prior_weight = w, a
-        p = self.adjusted(probs, feats, members, m) if len(det) else np.zeros((0, len(self.rec.classifier.codes)))
+        p, ev = self.adjusted(probs, feats, members, m) if len(det) else \
+            (np.zeros((0, len(self.rec.classifier.codes))), None)
         d = det[m]
         saved = self.rec.fp_filter
         self.rec.fp_filter = keep
-        page = self.rec.assemble(path.stem, W, H, d, p)
+        page = self.rec.assemble(path.stem, W, H, d, p, evidence=ev)
         self.rec.fp_filter = saved
-        return page, d, p
+        return page, d, p, ev
 
 
 def main() -> None:
@@ -166,6 +188,7 @@ def main() -> None:
     ap.add_argument("--accurate-filter", action="store_true", help="the accurate mode ships the FP filter")
     ap.add_argument("--save-filter", help="write the filter of --accurate-config trained on all four folds here")
     ap.add_argument("--save-fast-filter", help="write the filter of --fast-config trained on all four folds here")
+    ap.add_argument("--ablate", help="comma list of filter features the filters never see (measures what they add)")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     priors = [float(x) for x in a.priors.split(",")]
@@ -220,16 +243,17 @@ def main() -> None:
             train = [i for i in dev if i != k]
             t, w, pw = max(product(THRESHOLDS, WEIGHTS, priors), key=lambda x: f1_pages(fold, train, ds, ms, *x).f1)
             chosen[k] = (t, w, pw)
-            page, d, p = fold.page(dev[k], ds, ms, t, w, pw)
+            page = fold.page(dev[k], ds, ms, t, w, pw)[0]
             comp += match_page(truth[k], page.points())[0]
             detc += match_page(truth[k], page.points(), class_agnostic=True)[0]
             # filter data: the held-out page read at the lowest threshold, features in reading order
-            page0, d0, p0 = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, pw)
-            feats[k] = (fold.rec.features(d0, p0, page0.width, page0.height), match_page(truth[k], page0.points())[2])
+            page0, d0, p0, ev0 = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, pw)
+            feats[k] = (fold.rec.features(d0, p0, page0.width, page0.height, ev0),
+                        match_page(truth[k], page0.points())[2])
             # classifier top-1 on the truth boxes of the held-out page
             _, gray = read_page(dev[k])
             boxes = np.array([[b.x, b.y, b.w, b.h] for b in truth[k]], np.float32)
-            pr = fold.adjusted(*fold.classify(gray, boxes), ms)
+            pr = fold.adjusted(*fold.classify(gray, boxes), ms)[0]
             codes = fold.rec.classifier.codes
             hits += sum(codes[j] == b.code for j, b in zip(pr.argmax(1), truth[k]))
             n_crops += len(boxes)
@@ -237,7 +261,8 @@ def main() -> None:
             cers.append(edit_distance(hyp, ref) / len(ref))
         # false-positive filter, leave-one-page-out at the level of the filter too
         for k, fold in folds.items():
-            filt = fit_filter(feats, [j for j in dev if j != k], truth)
+            filt = fit_filter(feats, [j for j in dev if j != k], truth,
+                              ablate=Ablated(a.ablate.split(",")) if a.ablate else None)
             t, w, pw = chosen[k]
             kept = fold.page(dev[k], ds, ms, min(THRESHOLDS), w, pw, keep=filt)[0].points()
             comp_f += match_page(truth[k], kept)[0]
@@ -284,7 +309,7 @@ def main() -> None:
               f" / {f['recall']:.3f}) | {r['det_f1']:.3f} | {r['top1']:.3f} | {r['cer']:.3f} | {f['cer']:.3f} | "
               f"{r['seconds_per_page']:.2f} |")
     for cfg, path in ((a.accurate_config, a.save_filter), (a.fast_config, a.save_fast_filter)):
-        if path:
+        if path and not a.ablate:
             filt = fit_filter(filter_data[cfg], list(dev), truth, det_threshold=min(THRESHOLDS))
             filt.save(path)
             print(f"filter for {cfg} (threshold {filt.threshold}) -> {path}")

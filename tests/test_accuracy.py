@@ -6,7 +6,7 @@ import pytest
 
 from kuzushiji import Recognizer
 from kuzushiji.errors import DataError
-from kuzushiji.fp_filter import FEATURES, FPFilter, best_threshold, box_features, train_filter
+from kuzushiji.fp_filter import FEATURES, Evidence, FPFilter, best_threshold, box_features, train_filter
 from kuzushiji.predictor import asset_path
 
 bundled = pytest.mark.skipif(not asset_path("detector.onnx").is_file(), reason="bundled models not built")
@@ -99,8 +99,10 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
 
     _, gray = read_page(rec.image_path)
     det = r.detect(gray)
-    probs = r.classify(gray, det)
-    x = r.features(det, probs, page.width, page.height)
+    probs, evidence = r.classify_evidence(gray, det)
+    assert np.array_equal(probs, r.classify(gray, det))
+    x = r.features(det, probs, page.width, page.height, evidence)
+    assert (x[:, FEATURES.index("memory_sim")] > 0).any()  # the bundled glyph memory has a say
     assert np.allclose(x[:, 0], [c.det_score for c in page.chars])
     used = match_page(rec.boxes, page.points())[2]
     filt = train_filter(x, used, rounds=50)
@@ -223,3 +225,27 @@ def test_glyph_memory(dev_pages, tmp_path):
         assert json.loads((out / f"{recs[0].image_id}.json").read_text())["chars"]
     assert main(["recognize", str(page), "-o", str(tmp_path / "bad"), "--quiet", "--memory",
                  str(tmp_path / "other.npz")]) != 0  # another classifier's memory: one line, no output
+
+
+def test_evidence_features_describe_the_chosen_character():
+    """raw_prob / members_agree / memory_sim are read at the chosen candidate (after the LM), not at top-1."""
+    rng = np.random.default_rng(3)
+    det, probs, top = _page_arrays(rng)
+    n = len(det)
+    choice = np.zeros(n, np.int64)
+    choice[::2] = 1  # the LM took the second candidate for every other box
+    cls = top[np.arange(n), choice]
+    raw = rng.dirichlet(np.ones(probs.shape[1]), n).astype(np.float32)
+    members = np.stack([cls, np.where(np.arange(n) % 3 == 0, cls, (cls + 1) % probs.shape[1])])
+    sim = rng.random(probs.shape).astype(np.float32)
+    cols = [list(range(n))]
+    f = box_features(det, probs, top, choice, cols, np.zeros(n), 1000, 1500, Evidence(raw, members, sim))
+    assert np.allclose(f[:, FEATURES.index("raw_prob")], raw[np.arange(n), cls])
+    assert np.allclose(f[:, FEATURES.index("members_agree")], np.where(np.arange(n) % 3 == 0, 1.0, 0.5))
+    assert np.allclose(f[:, FEATURES.index("memory_sim")], sim[np.arange(n), cls])
+    plain = box_features(det, probs, top, choice, cols, np.zeros(n), 1000, 1500)  # one classifier, no memory
+    assert np.allclose(plain[:, FEATURES.index("raw_prob")], plain[:, FEATURES.index("chosen_prob")])
+    assert (plain[:, FEATURES.index("memory_sim")] == 0).all()
+    assert np.allclose(plain[:, FEATURES.index("members_agree")], (choice == 0) | (top[:, 1] == top[:, 0]))
+    sub = Evidence(raw, members, sim).subset(np.arange(n) < 5)
+    assert sub.raw.shape[0] == 5 and sub.member_top1.shape == (2, 5) and sub.memory_sim.shape[0] == 5

@@ -5,7 +5,9 @@ Features of a box: detection score, the chosen candidate's probability, top-1 pr
 over top-2, entropy, whether the language model overrode the classifier, the language model's
 log-probability of the chosen character in its column, size and aspect against the page's median box,
 its column's length and its place in the column, page position, overlap with and distance to its
-neighbours. Training labels: whether the character scores as a true positive. The model is LightGBM,
+neighbours; and what the probabilities were made of: the chosen character's probability before the glyph
+memory and the prior, the share of ensemble members whose own top-1 it is, and its glyph-memory similarity.
+Training labels: whether the character scores as a true positive. The model is LightGBM,
 stored with its threshold and feature names in one JSON file; ``lightgbm`` is needed only where a
 filter is trained or used.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,20 +24,37 @@ from .io.atomic import atomic_write_text
 
 FEATURES = ("det_score", "chosen_prob", "top1_prob", "margin", "entropy", "lm_override", "lm_logprob",
             "rel_w", "rel_h", "aspect", "rel_area", "column_len", "column_pos", "page_x", "page_y",
-            "max_iou", "neighbours", "nearest")
+            "max_iou", "neighbours", "nearest", "raw_prob", "members_agree", "memory_sim")
+
+
+class Evidence(NamedTuple):
+    """What a box's class probabilities were made of: the classifiers' averaged probabilities before the glyph
+    memory and the prior ``(N, C)``, each classifier's own top-1 class ``(M, N)`` and the memory's similarities
+    ``(N, C)`` (None without a memory)."""
+    raw: np.ndarray
+    member_top1: np.ndarray
+    memory_sim: np.ndarray | None
+
+    def subset(self, m) -> "Evidence":
+        return Evidence(self.raw[m], self.member_top1[:, m],
+                        None if self.memory_sim is None else self.memory_sim[m])
 
 
 def box_features(det: np.ndarray, probs: np.ndarray, top: np.ndarray, choice: np.ndarray,
-                 columns: list[list[int]], lm_logprob: np.ndarray, width: int, height: int) -> np.ndarray:
+                 columns: list[list[int]], lm_logprob: np.ndarray, width: int, height: int,
+                 evidence: Evidence | None = None) -> np.ndarray:
     """``(N, len(FEATURES))`` float32 for ``N`` boxes ``det`` (x, y, w, h, score) with class ``probs``,
-    top-k candidate indices ``top``, the chosen candidate per box ``choice`` and its LM log-probability."""
+    top-k candidate indices ``top``, the chosen candidate per box ``choice``, its LM log-probability and the
+    ``evidence`` behind ``probs`` (None: ``probs`` are one classifier's own, no memory)."""
     n = len(det)
     f = np.zeros((n, len(FEATURES)), np.float32)
     if n == 0:
         return f
     x, y, w, h, s = (det[:, i].astype(np.float64) for i in range(5))
     sp = -np.sort(-probs, axis=1)[:, :2] if probs.shape[1] > 1 else np.c_[probs, np.zeros(n)]
-    chosen = probs[np.arange(n), top[np.arange(n), choice]]
+    cls = top[np.arange(n), choice]
+    chosen = probs[np.arange(n), cls]
+    ev = evidence or Evidence(probs, probs.argmax(1)[None], None)
     mw, mh = np.median(w), np.median(h)
     col_len, col_pos = np.zeros(n), np.zeros(n)
     for idx in columns:
@@ -51,7 +71,8 @@ def box_features(det: np.ndarray, probs: np.ndarray, top: np.ndarray, choice: np
     np.fill_diagonal(dist, np.inf)
     cols = [s, chosen, sp[:, 0], sp[:, 0] - sp[:, 1], -(probs * np.log(probs + 1e-9)).sum(1), choice != 0,
             lm_logprob, w / mw, h / mh, w / h, area / (mw * mh), col_len, col_pos, cx / width, cy / height,
-            iou.max(1), (dist < mh).sum(1), np.minimum(dist.min(1), 10 * mh) / mh]
+            iou.max(1), (dist < mh).sum(1), np.minimum(dist.min(1), 10 * mh) / mh, ev.raw[np.arange(n), cls],
+            (ev.member_top1 == cls[None]).mean(0), 0.0 if ev.memory_sim is None else ev.memory_sim[np.arange(n), cls]]
     for i, c in enumerate(cols):
         f[:, i] = c
     return f

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .errors import DataError
 from .inference.classifier import OnnxClassifier, softmax
-from .fp_filter import FPFilter, box_features
+from .fp_filter import Evidence, FPFilter, box_features
 from .inference.detector import OnnxDetector, fuse_boxes
 from .io.image import as_gray, read_page
 from .language_model import NgramLM
@@ -140,20 +140,37 @@ class Recognizer:
 
     def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
         """Class probabilities of the detected boxes, averaged over the classifiers and crop framings."""
-        if len(det) == 0:
-            return np.zeros((0, len(self.classifier.codes)), np.float32)
-        probs, features = self.read_crops(gray, det)
-        return self.adjust(np.mean(probs, axis=0), features[0])
+        return self.classify_evidence(gray, det)[0]
 
-    def adjust(self, probs: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
-        """Averaged class probabilities -> the glyph memory's vote (``features``: the first classifier's) and the
-        language model's character frequencies to the power ``prior_weight`` (the classifiers learn from
-        class-balanced crops, real text is not balanced), renormalised."""
+    def classify_evidence(self, gray: np.ndarray, det: np.ndarray) -> tuple[np.ndarray, Evidence | None]:
+        """:meth:`classify` and what its probabilities were made of (for the false-positive filter)."""
+        if len(det) == 0:
+            return np.zeros((0, len(self.classifier.codes)), np.float32), None
+        return self.combine(*self.read_crops(gray, det))
+
+    def combine(self, member_probs: list[np.ndarray], features: list[np.ndarray | None]
+                ) -> tuple[np.ndarray, Evidence]:
+        """The classifiers' probabilities (and features) of the same boxes -> averaged and :meth:`adjust`-ed,
+        with their :class:`Evidence`."""
+        raw = np.mean(member_probs, axis=0)
+        sim = None
+        if self.memory is not None and features[0] is not None and self.memory_weight:
+            sim = self.memory.similarity(features[0])
+        return self.adjust(raw, similarity=sim), Evidence(raw, np.stack([p.argmax(1) for p in member_probs]), sim)
+
+    def adjust(self, probs: np.ndarray, features: np.ndarray | None = None,
+               similarity: np.ndarray | None = None) -> np.ndarray:
+        """Averaged class probabilities -> the glyph memory's vote (``features``: the first classifier's, or their
+        ``similarity`` to the memory) and the language model's character frequencies to the power
+        ``prior_weight`` (the classifiers learn from class-balanced crops, real text is not balanced),
+        renormalised."""
         if len(probs) == 0:
             return probs
         logw = np.zeros(probs.shape, np.float32)
-        if self.memory is not None and features is not None and self.memory_weight:
-            logw += self.memory_weight * self.memory.similarity(features)
+        if similarity is None and self.memory is not None and features is not None and self.memory_weight:
+            similarity = self.memory.similarity(features)
+        if similarity is not None:
+            logw += self.memory_weight * similarity
         if self._log_prior is not None and self.prior_weight:
             logw += self.prior_weight * self._log_prior
         if not logw.any():
@@ -204,20 +221,22 @@ class Recognizer:
                 lm_lp[idx] = self.lm.logprob(seq[:-2], seq[1:-1], seq[2:])
         return top, choice, columns_idx, lm_lp
 
-    def features(self, det: np.ndarray, probs: np.ndarray, width: int, height: int) -> np.ndarray:
+    def features(self, det: np.ndarray, probs: np.ndarray, width: int, height: int,
+                 evidence: Evidence | None = None) -> np.ndarray:
         """The false-positive filter's features of every box (:func:`kuzushiji.fp_filter.box_features`), in
         reading order: row i is the page's character i when :meth:`assemble` drops none."""
         top, choice, columns_idx, lm_lp = self.read_columns(det, probs)
         order = np.concatenate(columns_idx) if columns_idx else np.zeros(0, np.int64)
-        return box_features(det, probs, top, choice, columns_idx, lm_lp, width, height)[order]
+        return box_features(det, probs, top, choice, columns_idx, lm_lp, width, height, evidence)[order]
 
     def assemble(self, image_id: str, width: int, height: int, det: np.ndarray, probs: np.ndarray,
-                 timings: dict[str, float] | None = None, source: str = "") -> Page:
+                 timings: dict[str, float] | None = None, source: str = "", evidence: Evidence | None = None) -> Page:
         """Candidates, language model, false-positive filter and reading order -> :class:`Page`."""
         top, choice, columns_idx, lm_lp = self.read_columns(det, probs)
         keep = np.ones(len(det), bool)
         if self.fp_filter is not None and len(det):
-            keep = self.fp_filter.keep(box_features(det, probs, top, choice, columns_idx, lm_lp, width, height))
+            keep = self.fp_filter.keep(box_features(det, probs, top, choice, columns_idx, lm_lp, width, height,
+                                                    evidence))
         codes = self.classifier.codes
         chars: list[Char] = []
         columns: list[Column] = []
@@ -263,10 +282,10 @@ class Recognizer:
         det = self.detect(gray)
         timings["detect"] = time.perf_counter() - t
         t = time.perf_counter()
-        probs = self.classify(gray, det)
+        probs, evidence = self.classify_evidence(gray, det)
         timings["classify"] = time.perf_counter() - t
         t = time.perf_counter()
-        page = self.assemble(image_id, W, H, det, probs, source=source)
+        page = self.assemble(image_id, W, H, det, probs, source=source, evidence=evidence)
         timings["layout"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in timings.items()}
         return page
