@@ -1,0 +1,65 @@
+"""10-way accuracy on real KMNIST glyphs (the official example grid in shared: 150 glyphs, 15 per class) with
+classifiers that never saw KMNIST: probabilities restricted to the 10 KMNIST kana, averaged over the
+classifiers, optionally times a glyph memory's vote (exp(beta * similarity), as in recognition; the memory
+holds no KMNIST glyph).
+
+    python bench/kmnist.py                                   # the bundled classifiers, with and without memory
+    python bench/kmnist.py --classifier a.onnx [--classifier b.onnx] [--memory m.npz]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kuzushiji.inference.classifier import OnnxClassifier, softmax
+from kuzushiji.io.arrays import KMNIST_CODES, load_glyph_arrays
+from kuzushiji.memory import GlyphMemory
+from kuzushiji.predictor import MODES, asset_path
+
+GRID = Path(__file__).resolve().parents[2] / "shared/data/kmnist_official_example_grid/kmnist_examples_sliced.npz"
+
+
+def accuracy(classifiers: list[OnnxClassifier], images: np.ndarray, labels: np.ndarray,
+             memory: GlyphMemory | None = None, beta: float = MODES["fast"]["memory_weight"]) -> float:
+    """10-way accuracy of the averaged (and memory-weighted) restricted probabilities."""
+    first = classifiers[0]
+    cols = [first.codes.index(c) for c in KMNIST_CODES]
+    probs, features = [], None
+    for c in classifiers:
+        crops = np.stack([cv2.resize(255 - i, (c.size, c.size), interpolation=cv2.INTER_AREA) for i in images])
+        z, f = c.run(crops)
+        probs.append(softmax(z[:, [c.codes.index(k) for k in KMNIST_CODES]]))
+        features = f if features is None else features
+    p = np.mean(probs, 0)
+    if memory is not None and features is not None:
+        p = p * np.exp(beta * memory.similarity(features)[:, cols])
+    return float(np.mean(p.argmax(1) == labels))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--classifier", action="append", help="classifier ONNX (repeat: ensemble); default: bundled pair")
+    ap.add_argument("--memory", help="glyph memory of the first classifier (default with the bundled pair: bundled)")
+    ap.add_argument("--grid", default=str(GRID))
+    a = ap.parse_args()
+    paths = a.classifier or [asset_path("classifier.onnx"), asset_path("classifier_2.onnx")]
+    memory = a.memory or (None if a.classifier else asset_path("memory.npz"))
+    clfs = [OnnxClassifier(p) for p in paths]
+    images, _ = load_glyph_arrays(a.grid, None, "images")
+    labels = np.load(a.grid)["labels"]
+    mem = GlyphMemory.load(memory) if memory else None
+    if mem is not None:
+        mem.check(clfs[0], memory)
+    print(f"| classifiers | memory | KMNIST 10-way ({len(labels)} glyphs) |\n|---|---|---|")
+    rows = [(f"{Path(p).name}", [c], None) for p, c in zip(paths, clfs)]
+    rows += [(" + ".join(Path(p).name for p in paths), clfs, None)] if len(clfs) > 1 else []
+    rows += [(" + ".join(Path(p).name for p in paths), clfs, mem)] if mem is not None else []
+    for name, cs, m in rows:
+        print(f"| {name} | {Path(memory).name if m is not None else '-'} | {accuracy(cs, images, labels, m):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
