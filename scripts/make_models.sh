@@ -104,8 +104,23 @@ $KZ export classifier $R/pl_final_glyphs_l2/r3/cls_all/last.pt -o $W/classifier_
 [ -f $W/genji_align2/train.csv ] || $KZ align $(ls $SHARED/codh_pages_unlabeled/images/200010454_*.jpg | head -n -8) \
     --text $R/rounds/v01.txt -o $W/genji_align2 --accurate --detector $W/detector.onnx --classifier $W/classifier.onnx \
     --classifier $W/classifier_2.onnx --quiet > $R/genji_align2.log 2>&1
-$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo A=$R/pl/r6 --cls-loo B=$R/pl_l2/r3 --configs single+A,single+A+B,tta+A+B \
-    --fast-config single+A+B --fast-filter --save-fast-filter $W/fp_filter_fast.json --accurate-config tta+A+B \
+
+log "5c. one Genji round for both classifiers: each fine-tuned on the synthetic crops + the realigned manuscript (x8)"
+log "    + the dev pages (x20), 4 epochs; leave-one-page-out (the folds' own pages) and for the bundle"
+$PY scripts/loo.py classifier --init "$R/pl/r6/cls_{fold}/last.pt" --synth $W/crops_glyphs --extra $W/genji_align2 \
+    --extra-repeat 8 --epochs 4 --threads 1 --out $R/cls_loo_G > $R/cls_loo_G.log 2>&1 &
+$PY scripts/loo.py classifier --init "$R/pl_l2/r3/cls_{fold}/last.pt" --synth $W/crops_glyphs --extra $W/genji_align2 \
+    --extra-repeat 8 --epochs 4 --threads 1 --out $R/cls_loo_GF > $R/cls_loo_GF.log 2>&1 &
+wait
+mkdir -p $R/book && { [ -d $R/book/align_r0 ] || cp -r $W/genji_align2 $R/book/align_r0; }
+$PY scripts/align_rounds.py --rounds 1 --init $R/pl_final_glyphs/r6/cls_all/last.pt \
+    --init2 $R/pl_final_glyphs_l2/r3/cls_all/last.pt --classifier0 $W/classifier.onnx --classifier0 $W/classifier_2.onnx \
+    --detector $W/detector.onnx --synth $W/crops_glyphs --extra $REAL --extra-repeat 20 --accurate --memory \
+    -o $R/book > $R/book.log 2>&1
+cp $R/book/cls_r1.onnx $W/classifier.onnx
+cp $R/book/cls2_r1.onnx $W/classifier_2.onnx
+$PY bench/accuracy.py --det-loo $R/det_loo --cls-loo G=$R/cls_loo_G --cls-loo K=$R/cls_loo_GF --configs single+G,single+G+K,tta+G+K \
+    --fast-config single+G+K --fast-filter --save-fast-filter $W/fp_filter_fast.json --accurate-config tta+G+K \
     --accurate-filter --save-filter $W/fp_filter.json --memory-source $W/genji_align2 --cache $R/accuracy_onnx \
     -o $R/accuracy.json > $R/accuracy.log 2>&1
 
