@@ -40,7 +40,9 @@ def detector(a) -> dict:
         init = a.init.format(fold=held.image_id)
         if a.epochs:
             sub = write_subset(train_recs, out / f"data_{held.image_id}")
-            train_detector(DetectorConfig(data=[a.synth, str(sub)], weights=[1.0, a.real_weight], out=str(run),
+            extra = [e.format(fold=held.image_id) for e in a.extra]
+            train_detector(DetectorConfig(data=[a.synth, str(sub), *extra],
+                                          weights=[1.0, a.real_weight] + [a.extra_weight] * len(extra), out=str(run),
                                           init=init, epochs=a.epochs, iters=a.iters, lr=a.lr, height=a.height,
                                           max_pages=a.max_pages, threads=a.threads, resume=True, seed=a.seed))
         fold = {}
@@ -119,9 +121,11 @@ def main() -> None:
     p.add_argument("--cap", type=int, default=16)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--extra", action="append", default=[], help="classifier: more labelled page folders (e.g. aligned "
-                                                                 "pages); {fold} stands for the held-out page's id")
-    p.add_argument("--extra-repeat", type=int, default=8)
+    p.add_argument("--extra", action="append", default=[], help="more labelled page folders (e.g. aligned pages; for "
+                                                                 "the detector, their detector/ folder); {fold} stands "
+                                                                 "for the held-out page's id")
+    p.add_argument("--extra-repeat", type=int, default=8, help="classifier: how many times the --extra crops count")
+    p.add_argument("--extra-weight", type=float, default=1.0, help="detector: sampling weight of each --extra folder")
     a = p.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     res = (detector if a.what == "detector" else classifier)(a)

@@ -4,7 +4,7 @@ import csv
 import numpy as np
 import pytest
 
-from kuzushiji.align import AlignParams, align_sequence, normalize_text, reading_key
+from kuzushiji.align import AlignParams, align_sequence, character_boxes, normalize_text, reading_key
 from kuzushiji.cli import main
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.predictor import asset_path
@@ -45,3 +45,22 @@ def test_align_dev_pages_precision(dev_pages, shared, tmp_path, capsys):
     from kuzushiji.datasets.pages import load_pages
 
     assert sum(len(r.boxes) for r in load_pages(out)) == len(accepted)
+    # ... and so is its detector/ folder: every box, split characters joined
+    det = load_pages(out / "detector")
+    splits = sum(r["status"] == "split" for r in rows)
+    assert len(rows) - splits // 2 <= sum(len(r.boxes) for r in det) <= len(rows)
+
+
+def _row(x, y, w, h, status="matched", text_pos=0, code="", pred="の"):
+    return {"x": x, "y": y, "w": w, "h": h, "status": status, "text_pos": str(text_pos), "code": code, "pred": pred}
+
+
+def test_character_boxes_join_a_character_cut_in_two():
+    rows = [_row(100, 100, 40, 40, "accepted", 0, "U+3042"),
+            _row(100, 150, 40, 20, "split", 1), _row(104, 172, 36, 22, "split", 1),  # one above the other
+            _row(100, 200, 40, 40, "split", 2), _row(300, 200, 40, 40, "split", 2),  # side by side: not one character
+            _row(100, 260, 40, 40, "extra", -1)]
+    out = character_boxes(rows)
+    assert out[0] == ("U+3042", (100.0, 100.0, 40.0, 40.0))
+    assert out[1] == ("U+306E", (100.0, 150.0, 40.0, 44.0))
+    assert [b for _, b in out[2:]] == [(100.0, 200.0, 40.0, 40.0), (300.0, 200.0, 40.0, 40.0), (100.0, 260.0, 40.0, 40.0)]

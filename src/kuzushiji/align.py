@@ -312,6 +312,61 @@ def summary_row(r: PageAlignment, text: str) -> list:
             text[r.start: r.start + 20]]
 
 
+def character_boxes(rows: list[dict]) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """One box per written character, for detector training, from one page's ``alignment.csv`` rows (reading
+    order): every detected box, except that a character the alignment found cut in two (a ``split`` pair: two
+    consecutive boxes for one text character, one above the other) becomes the box around both. Codes: the
+    accepted label, else the classifier's reading."""
+    out: list[tuple[str, tuple[float, float, float, float]]] = []
+    heights = sorted(float(r["h"]) for r in rows)
+    median_h = heights[len(heights) // 2] if heights else 0.0
+    i = 0
+    while i < len(rows):
+        r = rows[i]
+        x, y, w, h = (float(r[k]) for k in ("x", "y", "w", "h"))
+        code = r["code"] or (char_to_code(r["pred"]) if len(r["pred"]) == 1 else "")
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        if r["status"] == "split" and nxt is not None and nxt["status"] == "split" and nxt["text_pos"] == r["text_pos"]:
+            x2, y2, w2, h2 = (float(nxt[k]) for k in ("x", "y", "w", "h"))
+            overlap = min(x + w, x2 + w2) - max(x, x2)
+            x0, y0 = min(x, x2), min(y, y2)
+            x1, y1 = max(x + w, x2 + w2), max(y + h, y2 + h2)
+            if overlap >= 0.3 * min(w, w2) and y1 - y0 <= 2.0 * median_h:  # one above the other, one character tall
+                out.append((code, (x0, y0, x1 - x0, y1 - y0)))
+                i += 2
+                continue
+        if code:
+            out.append((code, (x, y, w, h)))
+        i += 1
+    return out
+
+
+def write_detector_folder(align_out: Path) -> int:
+    """``align_out/detector/``: ``train.csv`` with :func:`character_boxes` of every page in
+    ``align_out/alignment.csv`` and ``train_images/`` (links to the aligned page images), a folder
+    ``kuzushiji train detector --data`` takes. Returns the number of boxes."""
+    from .io.kaggle import format_boxes, write_label_rows
+    from .structures import CharBox
+
+    pages: dict[str, list[dict]] = {}
+    with open(align_out / "alignment.csv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            pages.setdefault(row["image_id"], []).append(row)
+    out = align_out / "detector"
+    (out / "train_images").mkdir(parents=True, exist_ok=True)
+    images = {p.stem: p for p in (align_out / "train_images").iterdir()}
+    rows, n = {}, 0
+    for image_id, page_rows in pages.items():
+        if image_id not in images:
+            continue
+        boxes = [CharBox(code, *box) for code, box in character_boxes(page_rows)]
+        rows[image_id] = format_boxes(boxes)
+        n += len(boxes)
+        _link(images[image_id], out / "train_images" / images[image_id].name)
+    write_label_rows(out / "train.csv", rows)
+    return n
+
+
 def clip_box(box: tuple[float, float, float, float], W: int, H: int) -> tuple[float, float, float, float]:
     """A detected box cut to the image (detections may reach past an edge; labels may not)."""
     x, y, w, h = box
@@ -323,7 +378,8 @@ def align_to_folder(files: list[Path], text: str, out: Path, recognizer, params:
                     overlay: bool = False, warn: Callable[[str], None] = print, progress: bool = True
                     ) -> tuple[int, int, int]:
     """Align page files (in reading order) with ``text`` and write ``out``: ``train.csv`` (accepted labels,
-    Kaggle layout) with ``train_images/`` (links), ``alignment.csv`` (every box), ``pages.csv`` (spans) and,
+    Kaggle layout) with ``train_images/`` (links), ``alignment.csv`` (every box), ``pages.csv`` (spans),
+    ``detector/`` (every character's box, split characters joined: :func:`write_detector_folder`) and,
     with ``overlay``, ``<id>.overlay.jpg`` (accepted green, aligned orange with the text's character, extra
     boxes red). Returns (pages aligned, pages failed, labels accepted); a bad page is reported and skipped."""
     from tqdm import tqdm
@@ -369,6 +425,7 @@ def align_to_folder(files: list[Path], text: str, out: Path, recognizer, params:
                 atomic_save_image(out / f"{image_id}.overlay.jpg", draw_overlay(rgb, shown, colors=colors))
             warn(f"{image_id}: text {r.start}-{r.end}, {len(r.boxes)} boxes, {len(r.accepted)} accepted")
     write_label_rows(out / "train.csv", train_rows)
+    write_detector_folder(out)
     return len(train_rows), failed, sum(len(v.split()) // 5 for v in train_rows.values())
 
 
