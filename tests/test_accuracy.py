@@ -247,5 +247,3 @@ def test_evidence_features_describe_the_chosen_character():
     assert np.allclose(plain[:, FEATURES.index("raw_prob")], plain[:, FEATURES.index("chosen_prob")])
     assert (plain[:, FEATURES.index("memory_sim")] == 0).all()
     assert np.allclose(plain[:, FEATURES.index("members_agree")], (choice == 0) | (top[:, 1] == top[:, 0]))
-    sub = Evidence(raw, members, sim).subset(np.arange(n) < 5)
-    assert sub.raw.shape[0] == 5 and sub.member_top1.shape == (2, 5) and sub.memory_sim.shape[0] == 5

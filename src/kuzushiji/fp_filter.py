@@ -35,10 +35,6 @@ class Evidence(NamedTuple):
     member_top1: np.ndarray
     memory_sim: np.ndarray | None
 
-    def subset(self, m) -> "Evidence":
-        return Evidence(self.raw[m], self.member_top1[:, m],
-                        None if self.memory_sim is None else self.memory_sim[m])
-
 
 def box_features(det: np.ndarray, probs: np.ndarray, top: np.ndarray, choice: np.ndarray,
                  columns: list[list[int]], lm_logprob: np.ndarray, width: int, height: int,
