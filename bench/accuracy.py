@@ -123,7 +123,13 @@ class Fold:
         """The glyph memory of configurations led by classifier ``first``: ``records``' boxes."""
         if first not in self.memories:
             i = self.names.index(first)
-            self.memories[first] = GlyphMemory.from_pages(self.rec.classifiers[i], records, sources)
+            mem = GlyphMemory.from_pages(self.rec.classifiers[i], records, sources)
+            codes = self.rec.classifier.codes  # probabilities here are in the fold's first classifier's class order
+            if mem.codes != codes:
+                pos = {c: j for j, c in enumerate(codes)}
+                mem = GlyphMemory(mem.features, np.array([pos[mem.codes[k]] for k in mem.labels]), list(codes),
+                                  mem.fingerprint, mem.sources)
+            self.memories[first] = mem
 
     def read(self, path: Path, det_setting: str):
         key = (path.stem, det_setting, self.rec.crop_pads)
