@@ -59,11 +59,9 @@ class GlyphBank:
         w = self.weights[idx]
         return int(idx[rng.choice(len(idx), p=w / w.sum())])
 
-    def pick_hand(self, rng: np.random.Generator, only: tuple[str, ...] = ()) -> int:
-        """The font one page is written in: a style by ``HAND_STYLES`` (among ``only``, when the fonts have
-        one of them), then a font of that style."""
+    def pick_hand(self, rng: np.random.Generator) -> int:
+        """The font one page is written in: a style by ``HAND_STYLES``, then a font of that style."""
         styles = [st for st in HAND_STYLES if st in self.styles]
-        styles = [st for st in styles if st in only] or styles
         w = np.array([HAND_STYLES[st] for st in styles])
         style = styles[int(rng.choice(len(styles), p=w / w.sum()))]
         idx = [i for i, st in enumerate(self.styles) if st == style]
@@ -111,11 +109,7 @@ def crop_to_mask(crop: np.ndarray) -> np.ndarray:
     if not keep:
         return np.zeros((1, 1), np.uint8)
     near = cv2.dilate(np.isin(lab, list(keep)).astype(np.uint8), np.ones((3, 3), np.uint8))
-    m = m * near
-    stroke = m[m > 0.35]
-    if stroke.size:  # the strokes' own darkness -> full ink, as a font's (the page gives the ink its colour)
-        m = np.clip(m / max(float(np.percentile(stroke, 75)), 0.5), 0, 1)
-    m = (m * 255).astype(np.uint8)
+    m = (m * near * 255).astype(np.uint8)
     ys, xs = np.nonzero(m > 40)
     return np.ascontiguousarray(m[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])
 

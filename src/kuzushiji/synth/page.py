@@ -83,8 +83,7 @@ class PageRenderer:
         kana = _pct_sample(rng, st["kana_height"])
         ratio = st["kanji_height"]["p50"] / st["kana_height"]["p50"] * float(np.exp(rng.normal(0, 0.08)))
         real = self.real is not None and rng.random() < self.cfg.real_glyphs
-        # a page of real (hand-written) glyphs writes what they lack in a cursive face, not in print
-        return Hand(self.bank.pick_hand(rng, ("sousho", "gyosho") if real else ()), kana, kana * ratio), real
+        return Hand(self.bank.pick_hand(rng), kana, kana * ratio), real
 
     # ---------------------------------------------------------------- layout
     def render(self, rng: np.random.Generator) -> SynthPage:
