@@ -8,10 +8,10 @@ the held-out Genji sides (200010454_00030_1 .. 00033_2, never used for any label
 
 The current bundle's numbers (bench/results/accuracy.json):
 
-    python bench/accuracy.py --det-loo runs/det_loo_v2 --cls-loo H=runs/pl/r6 --cls-loo F=runs/pl_l2/r3 \
-        --cache runs/accuracy_onnx6 --configs "single+H,single+H+F,tta+H,tta+H+F,tta+H+F@0.0/0.04" \
-        --fast-config single+H --accurate-config tta+H+F --accurate-filter --save-filter fp_filter.json \
-        --memory-source work/genji_align2 -o runs/accuracy_final.json
+    python bench/accuracy.py --det-loo runs/det_loo_v2 --cls-loo G=runs/cls_loo_G --cls-loo K=runs/cls_loo_GF \
+        --cache runs/accuracy_onnx6 --configs "single+G,single+G+K,tta+G+K" --fast-config single+G+K --fast-filter \
+        --save-fast-filter fp_filter_fast.json --accurate-config tta+G+K --accurate-filter --save-filter fp_filter.json \
+        --memory-source work/genji_align2 -o runs/accuracy_GK.json
 
 For each fold (one dev page held out) the fold's detector and classifiers (trained without that page) read
 every dev page and the 8 held-out Genji sides once per detector setting; the configurations below are then

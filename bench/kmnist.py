@@ -22,6 +22,12 @@ from kuzushiji.predictor import MODES, asset_path
 GRID = Path(__file__).resolve().parents[2] / "shared/data/kmnist_official_example_grid/kmnist_examples_sliced.npz"
 
 
+def grid(path: str | Path = GRID) -> tuple[np.ndarray, np.ndarray]:
+    """The real KMNIST glyphs (white on black, 28 px) and their 0-9 labels."""
+    images, _ = load_glyph_arrays(path, None, "images")
+    return images, np.load(path)["labels"]
+
+
 def accuracy(classifiers: list[OnnxClassifier], images: np.ndarray, labels: np.ndarray,
              memory: GlyphMemory | None = None, beta: float = MODES["fast"]["memory_weight"]) -> float:
     """10-way accuracy of the averaged (and memory-weighted) restricted probabilities."""
@@ -48,8 +54,7 @@ def main() -> None:
     paths = a.classifier or [asset_path("classifier.onnx"), asset_path("classifier_2.onnx")]
     memory = a.memory or (None if a.classifier else asset_path("memory.npz"))
     clfs = [OnnxClassifier(p) for p in paths]
-    images, _ = load_glyph_arrays(a.grid, None, "images")
-    labels = np.load(a.grid)["labels"]
+    images, labels = grid(a.grid)
     mem = GlyphMemory.load(memory) if memory else None
     if mem is not None:
         mem.check(clfs[0], memory)

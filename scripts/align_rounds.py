@@ -30,12 +30,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from align import block_cer  # noqa: E402
+from kmnist import accuracy as kmnist_accuracy, grid as kmnist_grid  # noqa: E402
 
 from kuzushiji.align import Aligner  # noqa: E402
 from kuzushiji.datasets.crops import from_pages  # noqa: E402
 from kuzushiji.datasets.pages import load_pages  # noqa: E402
 from kuzushiji.inference.classifier import OnnxClassifier  # noqa: E402
-from kuzushiji.io.arrays import KMNIST_CODES, load_glyph_arrays  # noqa: E402
 from kuzushiji.predictor import Recognizer, asset_path  # noqa: E402
 
 KZ = [sys.executable, "-m", "kuzushiji.cli"]
@@ -66,12 +66,7 @@ def measure(cls_onnx: list[Path], det_onnx: Path, shared: Path, held: list[Path]
     clf = OnnxClassifier(cls_onnx[0])
     crops = from_pages(load_pages(shared / "kuzushiji_pages_100241706"), clf.size)
     top1 = float(np.mean(np.array(clf.codes)[clf.predict(crops.images).argmax(1)] == crops.codes))
-    x, y = load_glyph_arrays(shared / "kmnist_official_example_grid/kmnist_examples_sliced.npz", None, "images")
-    y = np.load(shared / "kmnist_official_example_grid/kmnist_examples_sliced.npz")["labels"]
-    import cv2
-
-    g = np.stack([cv2.resize(255 - i, (clf.size, clf.size), interpolation=cv2.INTER_AREA) for i in x])
-    km = float(np.mean(np.array(clf.codes)[clf.predict(g, KMNIST_CODES).argmax(1)] == np.array(KMNIST_CODES)[y]))
+    km = kmnist_accuracy([clf], *kmnist_grid(shared / "kmnist_official_example_grid/kmnist_examples_sliced.npz"))
     return {"held_out_cer": round(cer, 4), "held_out_cer_no_lm": round(cer_nolm, 4), **modes,
             "dev_crop_top1": round(top1, 4), "kmnist_10way": round(km, 4)}
 

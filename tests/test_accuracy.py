@@ -146,8 +146,8 @@ def test_prior_and_crop_framings(dev_pages):
     # framings: each is a real crop of the box, and several are averaged
     _, gray = read_page(dev_pages / "images/100241706_00004_2.jpg")
     det = r.detect(gray)[:40]
-    tight, loose = (Recognizer(fp_filter=False, crop_pads=(p,)).member_probs(gray, det)[0] for p in (0.0, 0.3))
-    both = Recognizer(fp_filter=False, crop_pads=(0.0, 0.3)).member_probs(gray, det)[0]
+    tight, loose = (Recognizer(fp_filter=False, crop_pads=(p,)).read_crops(gray, det)[0][0] for p in (0.0, 0.3))
+    both = Recognizer(fp_filter=False, crop_pads=(0.0, 0.3)).read_crops(gray, det)[0][0]
     assert np.allclose(both, (tight + loose) / 2, atol=1e-5) and not np.allclose(tight, loose, atol=1e-3)
 
 
@@ -199,7 +199,7 @@ def test_glyph_memory(dev_pages, tmp_path):
     assert with_mem.memory is not None and without.memory is None
     flat = np.full((2, len(clf.codes)), 1.0 / len(clf.codes), np.float32)
     feats = clf.run(crops.images[:2])[1]
-    voted = with_mem.adjust(flat, feats)
+    voted = with_mem.combine([flat], [feats])[0]
     assert np.allclose(voted.sum(1), 1, atol=1e-4)
     assert (voted.argmax(1) == sim[:2].argmax(1)).all()  # with no opinion of its own, the memory decides
     assert len(with_mem.recognize(page).chars) == len(without.recognize(page).chars)

@@ -158,17 +158,14 @@ class Recognizer:
             sim = self.memory.similarity(features[0])
         return self.adjust(raw, similarity=sim), Evidence(raw, np.stack([p.argmax(1) for p in member_probs]), sim)
 
-    def adjust(self, probs: np.ndarray, features: np.ndarray | None = None,
-               similarity: np.ndarray | None = None) -> np.ndarray:
-        """Averaged class probabilities -> the glyph memory's vote (``features``: the first classifier's, or their
-        ``similarity`` to the memory) and the language model's character frequencies to the power
-        ``prior_weight`` (the classifiers learn from class-balanced crops, real text is not balanced),
+    def adjust(self, probs: np.ndarray, similarity: np.ndarray | None = None) -> np.ndarray:
+        """Averaged class probabilities -> the glyph memory's vote (``similarity``: the first classifier's features
+        against the memory, :meth:`GlyphMemory.similarity`) and the language model's character frequencies to the
+        power ``prior_weight`` (the classifiers learn from class-balanced crops, real text is not balanced),
         renormalised."""
         if len(probs) == 0:
             return probs
         logw = np.zeros(probs.shape, np.float32)
-        if similarity is None and self.memory is not None and features is not None and self.memory_weight:
-            similarity = self.memory.similarity(features)
         if similarity is not None:
             logw += self.memory_weight * similarity
         if self._log_prior is not None and self.prior_weight:
@@ -177,11 +174,6 @@ class Recognizer:
             return probs
         q = probs * np.exp(logw - logw.max(1, keepdims=True))
         return q / q.sum(1, keepdims=True)
-
-    def member_probs(self, gray: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
-        """Each classifier's class probabilities of ``boxes`` (``(N, >=4)``: x, y, w, h), in the first
-        classifier's class order, averaged over ``crop_pads``."""
-        return self.read_crops(gray, boxes)[0]
 
     def read_crops(self, gray: np.ndarray, boxes: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
         """Each classifier's class probabilities of ``boxes`` (first classifier's class order, averaged over
