@@ -18,7 +18,8 @@ SHARED=${SHARED:-../shared/data}
 REAL=$SHARED/kuzushiji_pages_100241706
 W=${WORK:-work}
 R=${RUNS:-runs}
-mkdir -p "$W" "$R"
+A=${ASSETS:-src/kuzushiji/assets}  # where step 6 puts the bundle (ASSETS=elsewhere: rebuild without replacing it)
+mkdir -p "$W" "$R" "$A"
 export OMP_NUM_THREADS=1
 # DATA=DIR (from `kuzushiji data get ... -o DIR`): its CODH books join the real pages of step 4, and its
 # K49 / Kuzushiji-Kanji glyphs join the classifier's sources there.
@@ -29,7 +30,7 @@ if [ -n "${DATA:-}" ]; then
   [ -d "$DATA/kkanji/kkanji2" ] && CLS_EXTRA+=(--source "kkanji:$DATA/kkanji/kkanji2" --repeat 1) || true
 fi
 start=$(date +%s)
-log() { echo "[$(( ($(date +%s) - start) / 60 )) min] $*"; }
+log() { echo "[$(( ($(date +%s) - start) / 60 )) min] $*"; echo "$(date -u +%FT%TZ) $*" >> "$R/make_models.times"; }
 
 log "1. synthetic pages and crops"
 # The bundled models were trained on the mixed-font style; the one-hand style (the `synth` default since) measured
@@ -131,9 +132,8 @@ $PY bench/accuracy.py --det-loo $R/det_loo_hand --cls-loo G=$R/cls_loo_G --cls-l
     -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
-cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json $W/fp_filter_fast.json \
-    src/kuzushiji/assets/
-rm -f src/kuzushiji/assets/memory.npz  # the glyph memory of the new classifier: dev pages + realigned manuscript
-$KZ memory $REAL $W/genji_align2 -o src/kuzushiji/assets/memory.npz --classifier src/kuzushiji/assets/classifier.onnx
-log "done: src/kuzushiji/assets/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter{,_fast}.json, memory.npz (threshold $THRESH, LM weight $LMW)"
+cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json $W/fp_filter_fast.json "$A/"
+rm -f "$A/memory.npz"  # the glyph memory of the new classifier: dev pages + realigned manuscript
+$KZ memory $REAL $W/genji_align2 -o "$A/memory.npz" --classifier "$A/classifier.onnx"
+log "done: $A/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter{,_fast}.json, memory.npz (threshold $THRESH, LM weight $LMW)"
 log "leave-one-page-out: $R/det_loo/loo.json $R/cls_loo/loo.json $R/pl/rounds.json $R/pipeline_loo.json $R/accuracy.json"

@@ -8,12 +8,23 @@ from kuzushiji.align import AlignParams, align_sequence, character_boxes, normal
 from kuzushiji.cli import main
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.predictor import asset_path
+from kuzushiji.vocab import char_to_code
 
 
 def test_reading_equivalences_and_transcription_marks():
     assert normalize_text("御かた＋＋＄。めざ\n△△人々＄") == "御かた〲めざ人々"
     assert [reading_key(c) for c in "づガっ\U0001b00b"] == ["つ", "か", "つ", reading_key("\U0001b00b")]
     assert reading_key("\U0001b022") in "かき"  # a hentaigana letter reads as its kana (KA-/KI- row)
+
+
+def test_reading_weights_count_variants_and_jibo_toward_their_kana():
+    """A restricted reading (KMNIST's kana): ぎ, キ and the hentaigana KI-1 read as き; 支 (a 字母 of き) counts half;
+    a kanji outside the table counts for nothing, and an unrestricted class keeps its own column."""
+    from kuzushiji.vocab import reading_weights
+
+    codes = [char_to_code(c) for c in "きぎキ支山つ"] + ["U+1B023", "rare"]  # U+1B023: HENTAIGANA LETTER KI-1
+    w = reading_weights(codes, [char_to_code("き"), char_to_code("つ")], jibo_weight=0.5)
+    assert w[:, 0].tolist() == [1, 1, 1, 0.5, 0, 0, 1, 0] and w[:, 1].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
 
 
 def test_dp_recovers_from_extra_box_missing_character_and_split():

@@ -79,3 +79,19 @@ def test_torchrun_two_processes_gloo(tiny_pages, tmp_path):
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "ddp" / "last.pt").is_file()
+
+
+def test_lowres_augmentation_blurs_and_keeps_old_recipes():
+    """``lowres`` copies lose fine detail (as 28 px KMNIST glyphs do); at 0 the random stream is the old one."""
+    import cv2
+
+    from kuzushiji.datasets.augment import augment_crop
+
+    img = np.full((48, 48), 230, np.uint8)
+    img[::4] = 40  # one-pixel strokes: only a sharp copy keeps them
+    sharp = [cv2.Laplacian(augment_crop(img, np.random.default_rng(i), 0.0), cv2.CV_32F).var() for i in range(20)]
+    low = [cv2.Laplacian(augment_crop(img, np.random.default_rng(i), 0.0, lowres=1.0), cv2.CV_32F).var()
+           for i in range(20)]
+    assert np.median(low) < 0.5 * np.median(sharp)
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert np.array_equal(augment_crop(img, a), augment_crop(img, b, lowres=0.0)) and a.random() == b.random()

@@ -11,20 +11,17 @@ run of matched boxes whose classifier readings agree with the text.
 from __future__ import annotations
 
 import csv
-import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .structures import Page
-from .vocab import RARE, char_to_code, code_to_char, default_vocabulary, hentaigana_sources
+from .vocab import JIBO_WEIGHT, RARE, char_to_code, code_to_char, default_vocabulary, jibo_sources, reading_key
 
 REPEAT_MARKS = {"ゝ", "ゞ", "々", "〱", "〲", "ヽ", "ヾ"}
 DROP = set("。、．，・△▲○◯「」『』（）()〔〕＄$ 　\t\r\n")
-SMALL = dict(zip("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ"))
 
 
 def normalize_text(text: str) -> str:
@@ -34,33 +31,6 @@ def normalize_text(text: str) -> str:
     return "".join(ch for ch in text if ch not in DROP and not ch.isascii())
 
 
-@lru_cache(maxsize=8192)
-def reading_key(ch: str) -> str:
-    """What a character reads as, for comparing a page with a transcription: no dakuten, hiragana for
-    katakana, large kana for small ones, the kana a hentaigana letter stands for."""
-    if 0x1B000 <= ord(ch) <= 0x1B16F:  # HENTAIGANA LETTER KA-3 -> か
-        name = unicodedata.name(ch, "").split("LETTER ")[-1].split("-")[0]
-        try:
-            ch = unicodedata.lookup(f"HIRAGANA LETTER {name}")
-        except KeyError:
-            return ch
-    base = "".join(c for c in unicodedata.normalize("NFD", ch) if c not in "\u3099\u309a")
-    base = unicodedata.normalize("NFC", base) or ch
-    if "\u30a1" <= base <= "\u30f6":
-        base = chr(ord(base) - 0x60)
-    return SMALL.get(base, base)
-
-
-@lru_cache(maxsize=1)
-def jibo_sources() -> dict[str, set[str]]:
-    """Source kanji -> the kana they are written for (the 字母 table, inverted)."""
-    out: dict[str, set[str]] = {}
-    for kana, kanji in hentaigana_sources().items():
-        for k in kanji:
-            out.setdefault(k, set()).add(kana)
-    return out
-
-
 @dataclass
 class AlignParams:
     gap_box: float = 7.0     # a box the text lacks (noise, furigana, a word this copy adds)
@@ -68,7 +38,7 @@ class AlignParams:
     merge: float = 5.0       # one box over two text characters (plus its better reading's cost)
     split: float = 5.0       # two boxes over one text character (plus the better box's reading cost)
     floor: float = 1e-3      # probability floor of a substitution (cost -log floor = 6.9)
-    jibo_weight: float = 0.5  # a 字母 kanji candidate counts this much toward its kana
+    jibo_weight: float = JIBO_WEIGHT  # a 字母 kanji candidate counts this much toward its kana
     min_run: int = 4         # accepted boxes lie in runs of at least this many consecutive matches
     window: int = 2          # ... with a box agreeing with the text within +-window on each side,
     min_prob: float = 0.1    # agreeing = classifier probability of the text character at least this

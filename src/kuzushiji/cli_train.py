@@ -21,7 +21,7 @@ def cmd_train_classifier(a: argparse.Namespace) -> int:
 
     cfg = ClassifierConfig(sources=a.source, repeat=a.repeat or [], val=a.val or [], out=a.out, model=a.model, size=a.size, classes=a.classes,
                            top=a.top, rare=a.rare, cap=a.cap, min_per_class=a.min_per_class, mixup=a.mixup,
-                           l2_softmax=a.l2_softmax, augment=a.augment, batch=a.batch, epochs=a.epochs, lr=a.lr,
+                           l2_softmax=a.l2_softmax, augment=a.augment, lowres=a.lowres, batch=a.batch, epochs=a.epochs, lr=a.lr,
                            seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
                            threads=a.threads)
     best = train_classifier(cfg)
@@ -89,6 +89,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--mixup", type=float, default=0.0)
     c.add_argument("--l2-softmax", type=float, default=0.0, help="L2-constrained softmax scale (0: plain softmax)")
     c.add_argument("--augment", type=float, default=1.0, help="augmentation strength (0: none)")
+    c.add_argument("--lowres", type=float, default=0.0,
+                   help="probability of a low-resolution training copy (14-32 px and back; KMNIST-sized glyphs)")
     _common_train(c)
     c.set_defaults(func=cmd_train_classifier, batch=256, lr=3e-3, epochs=10)
 

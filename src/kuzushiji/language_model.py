@@ -1,4 +1,4 @@
-"""A character n-gram language model (bigram or trigram) over the classifier's classes, and Viterbi
+"""A character n-gram language model (order 2 to 5) over the classifier's classes, and Viterbi
 rescoring of each column's top-k candidates (reading order is known, so neighbours constrain each other).
 
 The model is built from real transcriptions; ``exclude`` drops every text line that shares an 8-gram
@@ -9,6 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+MAX_ORDER = 5
+
+
+def _keys(seq: np.ndarray, n: int, pad: int, B: int) -> np.ndarray:
+    """The n-gram keys of a start-padded sequence: one per real character, its n-1 predecessors in base B."""
+    k = np.zeros(len(seq) - pad, np.int64)
+    for j in range(n):
+        k = k * B + seq[pad - n + 1 + j: len(seq) - n + 1 + j]
+    return k
+
 
 def _ngrams(s: str, n: int = 8) -> set[str]:
     return {s[i: i + n] for i in range(len(s) - n + 1)}
@@ -23,47 +34,46 @@ def filter_lines(lines: list[str], exclude: list[str], n: int = 8) -> list[str]:
 
 
 class NgramLM:
-    """Character n-gram model (order 2 or 3) over the classifier's classes (+ an unknown class):
+    """Character n-gram model (order 2 to 5) over the classifier's classes (+ an unknown class):
     interpolated absolute discounting, backed off to Kneser-Ney continuation unigrams.
 
-    ``P(c | a b) = max(n(abc) - d3, 0) / n(ab) + g(ab) P(c | b)``, ``P(c | b)`` likewise down to the
-    continuation unigram, which a uniform floor keeps above zero. Column starts are a context of their own.
+    ``P(c | h) = max(n(h c) - d_n, 0) / n(h) + g(h) P(c | h')`` with ``h'`` the history without its oldest
+    character, down to the continuation unigram, which a uniform floor keeps above zero. Column starts are a
+    context of their own.
     """
 
     def __init__(self, codes: list[str], tables: dict[str, np.ndarray], order: int, weight: float = 0.5) -> None:
         self.codes = codes  # the last code is '<unk>': characters outside the model
         self.index = {c: i for i, c in enumerate(codes)}
         self.order = order
-        self.t = tables  # p1; k2, a2; c2, g2; k3, a3; c3, g3 (sorted int64 keys, float32 values)
+        self.t = tables  # p1; for n = 2..order: kn, an (n-gram keys, discounted probabilities), cn, gn (contexts, back-off weights)
         self.weight = weight  # default rescoring weight, chosen when the model is built
         self.B = len(codes) + 1  # key base; index len(codes) is the start of a column
 
     @classmethod
     def fit(cls, codes: list[str], lines: list[str], order: int = 3) -> "NgramLM":
+        if not 2 <= order <= MAX_ORDER:
+            raise ValueError(f"order must be 2..{MAX_ORDER}, not {order}")
         codes = [c for c in codes if c.startswith("U+")] + ["<unk>"]
         C, B = len(codes), len(codes) + 1
-        S = C  # start-of-column context
+        if float(B) ** order >= 2 ** 63:
+            raise ValueError(f"{C} classes are too many for an order-{order} model's int64 keys")
+        S, pad = C, order - 1  # start-of-column context
         idx = {chr(int(c[2:], 16)): i for i, c in enumerate(codes) if c.startswith("U+")}
-        seqs = [np.array([S, S] + [idx.get(ch, C - 1) for ch in line], np.int64) for line in lines if line]
-        big = np.concatenate([s[1:-1] * B + s[2:] for s in seqs])
-        grams = {2: big}
-        if order >= 3:
-            grams[3] = np.concatenate([(s[:-2] * B + s[1:-1]) * B + s[2:] for s in seqs])
+        seqs = [np.array([S] * pad + [idx.get(ch, C - 1) for ch in line], np.int64) for line in lines if line]
+        grams = {n: np.concatenate([_keys(s, n, pad, B) for s in seqs]) for n in range(2, order + 1)}
         t: dict[str, np.ndarray] = {}
         # continuation unigram: in how many distinct left contexts each character occurs
-        ub = np.unique(big)
-        cont = np.bincount(ub % B, minlength=C)[:C].astype(np.float64) + 0.5
+        cont = np.bincount(np.unique(grams[2]) % B, minlength=C)[:C].astype(np.float64) + 0.5
         t["p1"] = (cont / cont.sum()).astype(np.float32)
         for n, keys in grams.items():
             k, cnt = np.unique(keys, return_counts=True)
             n1, n2 = (cnt == 1).sum(), (cnt == 2).sum()
             d = n1 / max(n1 + 2 * n2, 1) if n1 else 0.5
-            ctx = k // B
-            cu, inv = np.unique(ctx, return_inverse=True)
+            cu, inv = np.unique(k // B, return_inverse=True)
             tot = np.bincount(inv, weights=cnt)
-            types = np.bincount(inv)
             t[f"k{n}"], t[f"a{n}"] = k, ((cnt - d).clip(0) / tot[inv]).astype(np.float32)
-            t[f"c{n}"], t[f"g{n}"] = cu, (d * types / tot).astype(np.float32)
+            t[f"c{n}"], t[f"g{n}"] = cu, (d * np.bincount(inv) / tot).astype(np.float32)
         return cls(codes, t, order)
 
     @staticmethod
@@ -72,14 +82,17 @@ class NgramLM:
         hit = table[pos] == keys if len(table) else np.zeros(keys.shape, bool)
         return np.where(hit, values[pos] if len(table) else default, default)
 
-    def logprob(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """``log P(c | a b)`` for broadcastable index arrays (``a`` ignored by a bigram model)."""
+    def logprob(self, *ids) -> np.ndarray:
+        """``log P(c | history)`` for broadcastable index arrays ``(..., h2, h1, c)``, oldest first; only the
+        last ``order`` are used (a start of column is index ``len(codes)``)."""
         B, t = self.B, self.t
-        a, b, c = np.broadcast_arrays(np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(c, np.int64))
-        p = self._lookup(b * B + c, t["k2"], t["a2"], 0.0) + self._lookup(b, t["c2"], t["g2"], 1.0) * t["p1"][c]
-        if self.order >= 3:
-            ab = a * B + b
-            p = self._lookup(ab * B + c, t["k3"], t["a3"], 0.0) + self._lookup(ab, t["c3"], t["g3"], 1.0) * p
+        ids = np.broadcast_arrays(*(np.asarray(i, np.int64) for i in ids))
+        c = ids[-1]
+        p = t["p1"][c]
+        ctx = np.zeros_like(c)
+        for n in range(2, min(self.order, len(ids)) + 1):
+            ctx = ids[-n] * B ** (n - 2) + ctx  # the n-1 characters before c
+            p = self._lookup(ctx * B + c, t[f"k{n}"], t[f"a{n}"], 0.0) + self._lookup(ctx, t[f"c{n}"], t[f"g{n}"], 1.0) * p
         return np.log(np.maximum(p, 1e-12))
 
     def save(self, path: str | Path) -> None:
@@ -95,28 +108,25 @@ class NgramLM:
     def viterbi(self, cand_idx: np.ndarray, cand_logp: np.ndarray, weight: float) -> np.ndarray:
         """Best path through a column: ``cand_idx``/``cand_logp`` are ``(T, K)`` class indices and
         classifier log-probabilities. Returns the chosen candidate position (0..K-1) per step.
-        The state is the last two choices, so the trigram context is exact."""
+        The state is the last ``order - 1`` choices, so the n-gram context is exact."""
         T, K = cand_idx.shape
         if T == 0:
             return np.zeros(0, np.int64)
-        S = len(self.codes)
-        # score[i, j]: best path ending with candidate i at t-1 and j at t (t-1 = start for t = 0)
-        score = np.full((K, K), -np.inf)
-        score[0] = cand_logp[0] + weight * self.logprob(S, S, cand_idx[0])
-        prev_idx = np.full(K, S)
-        back = np.zeros((T, K, K), np.int64)
-        for t in range(1, T):
-            lp = self.logprob(prev_idx[:, None, None], cand_idx[t - 1][None, :, None], cand_idx[t][None, None, :])
-            tot = score[:, :, None] + weight * lp  # (i at t-2, j at t-1, k at t)
-            back[t] = tot.argmax(0)
-            score = tot.max(0) + cand_logp[t][None, :]
-            prev_idx = cand_idx[t - 1]
-        path = np.zeros(T, np.int64)
-        j, k = np.unravel_index(int(score.argmax()), score.shape)
-        path[-1] = k
-        if T > 1:
-            path[-2] = j
-        for t in range(T - 1, 1, -1):
-            i = back[t, path[t - 1], path[t]]
-            path[t - 2] = i
-        return path
+        m = self.order - 1
+        # m virtual column starts before the first step; only their candidate 0 is a live state
+        idx = np.vstack([np.full((m, K), len(self.codes), np.int64), cand_idx])
+        score = np.full((K,) * m, -np.inf)
+        score[(0,) * m] = 0.0
+        back = []
+        for t in range(m, m + T):
+            # axis j of the context = the choice at step t - m + j; the last axis = the choice at t
+            ctx = [idx[t - m + j].reshape((1,) * j + (K,) + (1,) * (m - j)) for j in range(m)]
+            tot = score[..., None] + weight * self.logprob(*ctx, idx[t].reshape((1,) * m + (K,)))
+            tot = tot + cand_logp[t - m].reshape((1,) * m + (K,))
+            back.append(tot.argmax(0))  # the best choice m steps back, given the last m
+            score = tot.max(0)
+        choice = np.zeros(m + T, np.int64)  # per extended step (m virtual starts, then the column)
+        choice[T:] = np.unravel_index(int(score.argmax()), score.shape)
+        for e in range(m + T - 1, m - 1, -1):
+            choice[e - m] = back[e - m][tuple(choice[e - m + 1: e + 1])]
+        return choice[m:]

@@ -209,8 +209,9 @@ class Recognizer:
                 ci = np.array([[self._lm_index[codes[j]] for j in top[i]] for i in idx])
                 cl = np.log(np.take_along_axis(probs[idx], top[idx], 1) + 1e-9)
                 choice[idx] = self.lm.viterbi(ci, cl, self.lm_weight)
-                seq = np.r_[start, start, ci[np.arange(len(idx)), choice[idx]]]
-                lm_lp[idx] = self.lm.logprob(seq[:-2], seq[1:-1], seq[2:])
+                m = self.lm.order - 1
+                seq = np.r_[[start] * m, ci[np.arange(len(idx)), choice[idx]]]
+                lm_lp[idx] = self.lm.logprob(*(seq[j: len(seq) - m + j] for j in range(m + 1)))
         return top, choice, columns_idx, lm_lp
 
     def features(self, det: np.ndarray, probs: np.ndarray, width: int, height: int,

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 from .errors import DataError
 
 CODE_RE = re.compile(r"^U\+[0-9A-F]{4,5}$")
 RARE = "rare"  # classifier class grouping every code beyond its top-N
+SMALL = dict(zip("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ"))
+JIBO_WEIGHT = 0.5  # how much a 字母 kanji counts toward the kana written with it (alignment, restricted reading)
 
 
 def code_to_char(code: str) -> str:
@@ -85,3 +90,53 @@ def hentaigana_sources() -> dict[str, list[str]]:
         for row in csv.DictReader(f):
             out[row["kana"]] = [row["standard_source"], *row["other_sources"].split()]
     return out
+
+
+@lru_cache(maxsize=8192)
+def reading_key(ch: str) -> str:
+    """What a character reads as, for comparing a page with a transcription: no dakuten, hiragana for
+    katakana, large kana for small ones, the kana a hentaigana letter stands for."""
+    if 0x1B000 <= ord(ch) <= 0x1B16F:  # HENTAIGANA LETTER KA-3 -> か
+        name = unicodedata.name(ch, "").split("LETTER ")[-1].split("-")[0]
+        try:
+            ch = unicodedata.lookup(f"HIRAGANA LETTER {name}")
+        except KeyError:
+            return ch
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if c not in "\u3099\u309a")
+    base = unicodedata.normalize("NFC", base) or ch
+    if "\u30a1" <= base <= "\u30f6":
+        base = chr(ord(base) - 0x60)
+    return SMALL.get(base, base)
+
+
+@lru_cache(maxsize=1)
+def jibo_sources() -> dict[str, set[str]]:
+    """Source kanji -> the kana they are written for (the 字母 table, inverted)."""
+    out: dict[str, set[str]] = {}
+    for kana, kanji in hentaigana_sources().items():
+        for k in kanji:
+            out.setdefault(k, set()).add(kana)
+    return out
+
+
+def reading_weights(codes: list[str], targets: list[str], jibo_weight: float = JIBO_WEIGHT) -> np.ndarray:
+    """``(len(codes), len(targets))``: how much each class counts toward each target character when a reading
+    is restricted to ``targets`` (KMNIST's 10 kana, each of which "includes hentaigana variants"): 1 where the
+    class reads as the target (:func:`reading_key`: dakuten, katakana, small and hentaigana forms), ``jibo_weight``
+    where the class is a kanji the target kana was written with (字母: 支 or 幾 for き)."""
+    col = {reading_key(code_to_char(t)): j for j, t in enumerate(targets) if CODE_RE.match(t)}
+    exact = {t: j for j, t in enumerate(targets)}
+    jibo = jibo_sources()
+    w = np.zeros((len(codes), len(targets)), np.float32)
+    for i, code in enumerate(codes):
+        if code in exact:
+            w[i, exact[code]] = 1.0
+        if not CODE_RE.match(code):
+            continue
+        ch = code_to_char(code)
+        if reading_key(ch) in col:
+            w[i, col[reading_key(ch)]] = 1.0
+        for kana in jibo.get(ch, ()):
+            if kana in col:
+                w[i, col[kana]] += jibo_weight
+    return w

@@ -6,7 +6,9 @@ import cv2
 import numpy as np
 
 
-def augment_crop(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+def augment_crop(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0, lowres: float = 0.0) -> np.ndarray:
+    """One augmented copy of a crop; ``lowres``: the probability of a low-resolution copy (down to 14-32 px and
+    back, as a 28 px KMNIST glyph or a thumbnail-sized scan reaches the classifier)."""
     s = img.shape[0]
     bg = int(np.percentile(img, 90))
     # affine: rotation, scale, shear, translation (the translation doubles as detector box jitter)
@@ -33,6 +35,9 @@ def augment_crop(img: np.ndarray, rng: np.random.Generator, strength: float = 1.
     x = (x - bg) * rng.uniform(0.6, 1.2) + bg + rng.uniform(-30, 30)
     if rng.random() < 0.3:
         x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.1))
+    if lowres > 0 and rng.random() < lowres:
+        r = int(rng.integers(14, 33))
+        x = cv2.resize(cv2.resize(x, (r, r), interpolation=cv2.INTER_AREA), (s, s), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.4:
         x += rng.normal(0, rng.uniform(2, 12), x.shape).astype(np.float32)
     if rng.random() < 0.25 * strength:  # random erasing
@@ -42,5 +47,5 @@ def augment_crop(img: np.ndarray, rng: np.random.Generator, strength: float = 1.
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
-def augment_batch(imgs: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
-    return np.stack([augment_crop(i, rng, strength) for i in imgs])
+def augment_batch(imgs: np.ndarray, rng: np.random.Generator, strength: float = 1.0, lowres: float = 0.0) -> np.ndarray:
+    return np.stack([augment_crop(i, rng, strength, lowres) for i in imgs])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..vocab import JIBO_WEIGHT, reading_weights
 from .session import open_session
 
 
@@ -64,9 +65,18 @@ class OnnxClassifier:
         return self.run(crops)[0]
 
     def predict(self, crops: np.ndarray, restrict: list[str] | None = None) -> np.ndarray:
-        """Class probabilities ``(N, C)``; with ``restrict``, other classes get probability 0."""
-        z = self.logits(crops)
-        if restrict:
-            allowed = np.isin(np.array(self.codes), restrict)
-            z = np.where(allowed[None], z, -1e9)
-        return softmax(z)
+        """Class probabilities ``(N, C)``. With ``restrict``, only those classes keep a probability: what the
+        crop reads as among them (:func:`~kuzushiji.vocab.reading_weights`: a class counts toward the restricted
+        character it reads as, and a 字母 kanji weakly toward its kana), renormalised."""
+        p = softmax(self.logits(crops))
+        if not restrict:
+            return p
+        targets = [c for c in dict.fromkeys(restrict) if c in self.codes]
+        out = np.zeros_like(p)
+        out[:, [self.codes.index(c) for c in targets]] = self.read_as(p, targets)
+        return out
+
+    def read_as(self, probs: np.ndarray, targets: list[str], jibo_weight: float = JIBO_WEIGHT) -> np.ndarray:
+        """``(N, len(targets))``: class probabilities read as the target characters, renormalised."""
+        q = probs @ reading_weights(self.codes, targets, jibo_weight)
+        return q / np.maximum(q.sum(1, keepdims=True), 1e-12)

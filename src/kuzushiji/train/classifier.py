@@ -41,6 +41,7 @@ class ClassifierConfig:
     l2_softmax: float = 0.0
     label_smoothing: float = 0.05
     augment: float = 1.0
+    lowres: float = 0.0  # probability of a low-resolution training copy (datasets.augment)
     batch: int = 256
     epochs: int = 10
     lr: float = 3e-3
@@ -123,7 +124,7 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
         bar = tqdm(range(0, len(idx), cfg.batch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False)
         for i in bar:
             b = idx[i: i + cfg.batch]
-            x = torch.from_numpy(normalize_crops(augment_batch(train.images[b], rng, cfg.augment))).to(device)
+            x = torch.from_numpy(normalize_crops(augment_batch(train.images[b], rng, cfg.augment, cfg.lowres))).to(device)
             x = x.contiguous(memory_format=torch.channels_last)
             t = torch.from_numpy(y[b]).to(device)
             lam = float(rng.beta(cfg.mixup, cfg.mixup)) if cfg.mixup > 0 else 1.0
