@@ -1,5 +1,5 @@
 """Language model effect on the Genji manuscript: text CER of `recognize` with no LM, the bigram over the
-column texts, and the trigram over column texts + Genji, on a held-out block of sides.
+column texts, and the trigram, 4-gram and 5-gram over column texts + Genji, on a held-out block of sides.
 
     python bench/lm.py [--shared ../shared/data]
 
@@ -48,6 +48,8 @@ def main() -> None:
         models = {
             "bigram, column texts": ("--order", "2", "--no-genji"),
             "trigram, column texts + Genji": ("--order", "3"),
+            "4-gram, column texts + Genji": ("--order", "4"),
+            "5-gram, column texts + Genji": ("--order", "5"),
         }
         print(f"{'language model':<32} {'weight':>6} {'val CER':>8} {'held-out CER':>13}")
         base_val = block_cer(Recognizer(lm_weight=0.0), val, aligner.text, [spans[p] for p in val])[0]
