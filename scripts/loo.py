@@ -42,7 +42,8 @@ def detector(a) -> dict:
             sub = write_subset(train_recs, out / f"data_{held.image_id}")
             extra = [e.format(fold=held.image_id) for e in a.extra]
             train_detector(DetectorConfig(data=[a.synth, str(sub), *extra],
-                                          weights=[1.0, a.real_weight] + [a.extra_weight] * len(extra), out=str(run),
+                                          weights=[1.0, a.real_weight] + [a.extra_weight] * len(extra),
+                                          neg_weights=[1.0, 1.0] + [a.extra_neg_weight] * len(extra), out=str(run),
                                           init=init, epochs=a.epochs, iters=a.iters, lr=a.lr, height=a.height,
                                           max_pages=a.max_pages, threads=a.threads, resume=True, seed=a.seed))
         fold = {}
@@ -126,6 +127,8 @@ def main() -> None:
                                                                  "for the held-out page's id")
     p.add_argument("--extra-repeat", type=int, default=8, help="classifier: how many times the --extra crops count")
     p.add_argument("--extra-weight", type=float, default=1.0, help="detector: sampling weight of each --extra folder")
+    p.add_argument("--extra-neg-weight", type=float, default=1.0,
+                   help="detector: how much the background of the --extra folders counts (their boxes may be incomplete)")
     a = p.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     res = (detector if a.what == "detector" else classifier)(a)

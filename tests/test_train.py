@@ -95,3 +95,22 @@ def test_lowres_augmentation_blurs_and_keeps_old_recipes():
     assert np.median(low) < 0.5 * np.median(sharp)
     a, b = np.random.default_rng(3), np.random.default_rng(3)
     assert np.array_equal(augment_crop(img, a), augment_crop(img, b, lowres=0.0)) and a.random() == b.random()
+
+
+def test_detector_background_weight_per_source():
+    """Pages with right but incomplete boxes (an alignment's detector/ folder) can count their background less:
+    the sampler tags each crop with its set's weight and the focal loss scales only the background term."""
+    import torch
+
+    from kuzushiji.datasets.detection import DetectionSampler, MemPage
+    from kuzushiji.train.detector import focal_loss
+
+    page = MemPage("p", np.full((400, 300), 200, np.uint8), np.array([[100.0, 100, 40, 40]], np.float32), 1.0)
+    sampler = DetectionSampler([[page], [page]], [1.0, 1.0], crop=128, seed=0, neg_weights=[1.0, 0.25])
+    assert set(sampler.batch(16)[-1].tolist()) == {1.0, 0.25}
+    logits, target = torch.randn(2, 1, 8, 8), torch.zeros(2, 1, 8, 8)
+    target[:, 0, 3, 3] = 1.0
+    full = focal_loss(logits, target)
+    assert torch.isclose(focal_loss(logits, target, torch.ones(2)), full)
+    pos_only = focal_loss(logits, target, torch.zeros(2))
+    assert pos_only < full and torch.isclose(focal_loss(logits, target, torch.full((2,), 0.5)), (full + pos_only) / 2)

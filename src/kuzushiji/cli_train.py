@@ -7,7 +7,7 @@ import argparse
 def cmd_train_detector(a: argparse.Namespace) -> int:
     from .train.detector import DetectorConfig, train_detector
 
-    cfg = DetectorConfig(data=a.data, weights=a.weight or [], val=a.val or [], out=a.out, model=a.model,
+    cfg = DetectorConfig(data=a.data, weights=a.weight or [], neg_weights=a.neg_weight or [], val=a.val or [], out=a.out, model=a.model,
                          height=a.height, crop=a.crop, batch=a.batch, epochs=a.epochs, iters=a.iters, lr=a.lr,
                          seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
                          max_pages=a.max_pages, threads=a.threads)
@@ -65,6 +65,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d = t.add_parser("detector", help="train the character detector")
     d.add_argument("--data", action="append", required=True, help="Kaggle or CODH layout folder (repeatable)")
     d.add_argument("--weight", action="append", type=float, help="sampling weight of each --data")
+    d.add_argument("--neg-weight", action="append", type=float,
+                   help="per --data: how much its background counts (below 1 for pages whose boxes are right but "
+                        "incomplete, such as an alignment's detector/ folder; default 1)")
     d.add_argument("--val", action="append", help="real labelled pages for validation (repeatable)")
     d.add_argument("--model", default="centernet_s")
     d.add_argument("--height", type=int, default=1024, help="working page height in pixels")

@@ -97,24 +97,31 @@ def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class DetectionSampler:
-    """Draws training crops from several page sets with given weights."""
+    """Draws training crops from several page sets with given weights. ``neg_weights`` (per set, default 1):
+    how much the set's background counts, below 1 for pages whose boxes are right but not complete (boxes from
+    an alignment with a transcription miss the characters the detector missed)."""
 
-    def __init__(self, sets: list[list[MemPage]], weights: list[float], crop: int = 384, seed: int = 0):
+    def __init__(self, sets: list[list[MemPage]], weights: list[float], crop: int = 384, seed: int = 0,
+                 neg_weights: list[float] | None = None):
+        neg = neg_weights or [1.0] * len(sets)
         self.sets = [s for s in sets if s]
+        self.neg = [n for s, n in zip(sets, neg) if s]
         w = np.array([wt for s, wt in zip(sets, weights) if s], np.float64)
         self.p = w / w.sum()
         self.crop = crop
         self.rng = np.random.default_rng(seed)
 
     def batch(self, n: int):
-        imgs, heats, sizes, offs, idxs, masks = [], [], [], [], [], []
+        """Images, heatmaps, sizes, offsets, indices, masks and each crop's background weight."""
+        imgs, heats, sizes, offs, idxs, masks, negs = [], [], [], [], [], [], []
         for _ in range(n):
-            pages = self.sets[self.rng.choice(len(self.sets), p=self.p)]
+            k = self.rng.choice(len(self.sets), p=self.p)
+            pages = self.sets[k]
             page = pages[self.rng.integers(len(pages))]
             img, boxes = random_crop(page, self.crop, self.rng)
             img = photometric(img, self.rng)
             h, s, o, i, m = draw_targets(boxes, self.crop // STRIDE, self.crop // STRIDE)
             imgs.append((img - 128.0) / 64.0)
-            heats.append(h), sizes.append(s), offs.append(o), idxs.append(i), masks.append(m)
+            heats.append(h), sizes.append(s), offs.append(o), idxs.append(i), masks.append(m), negs.append(self.neg[k])
         return (np.stack(imgs)[:, None].astype(np.float32), np.stack(heats), np.stack(sizes), np.stack(offs),
-                np.stack(idxs), np.stack(masks))
+                np.stack(idxs), np.stack(masks), np.array(negs, np.float32))

@@ -28,6 +28,7 @@ THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 class DetectorConfig:
     data: list[str] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
+    neg_weights: list[float] = field(default_factory=list)  # per --data: its background's weight (default 1)
     val: list[str] = field(default_factory=list)
     out: str = "runs/detector"
     model: str = "centernet_s"
@@ -47,13 +48,16 @@ class DetectorConfig:
     threads: int = 0
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """CenterNet's penalty-reduced focal loss on the centre heatmap (alpha 2, beta 4)."""
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, neg_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss on the centre heatmap (alpha 2, beta 4); ``neg_weight`` ``(B,)``
+    scales each crop's background term."""
     p = torch.sigmoid(logits.float()).clamp(1e-4, 1 - 1e-4)
     pos = target.eq(1).float()
     neg = 1 - pos
     pos_loss = torch.log(p) * (1 - p) ** 2 * pos
     neg_loss = torch.log(1 - p) * p ** 2 * (1 - target) ** 4 * neg
+    if neg_weight is not None:
+        neg_loss = neg_loss * neg_weight.view(-1, *([1] * (neg_loss.dim() - 1)))
     n = pos.sum().clamp(min=1)
     return -(pos_loss.sum() + neg_loss.sum()) / n
 
@@ -64,9 +68,9 @@ def _gather(feat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return f.gather(2, index[:, None, :].expand(b, c, index.shape[1])).permute(0, 2, 1)
 
 
-def detection_loss(out, heat, size, off, idx, mask):
+def detection_loss(out, heat, size, off, idx, mask, neg_weight=None):
     hm, sz, of = out
-    lh = focal_loss(hm, heat)
+    lh = focal_loss(hm, heat, neg_weight)
     m = mask[..., None]
     n = mask.sum().clamp(min=1)
     ls = (F.l1_loss(_gather(sz, idx), size, reduction="none") * m).sum() / n
@@ -122,7 +126,7 @@ def train_detector(cfg: DetectorConfig) -> Path:
     val_pages: list[MemPage] = []
     for d in cfg.val:
         val_pages += load_mem_pages(load_pages(d), cfg.height, desc=f"load val {d}")
-    sampler = DetectionSampler(sets, weights, cfg.crop, seed=cfg.seed * 7919 + rank)
+    sampler = DetectionSampler(sets, weights, cfg.crop, seed=cfg.seed * 7919 + rank, neg_weights=cfg.neg_weights or None)
 
     model = create_model(cfg.model).to(device).to(memory_format=torch.channels_last)
     if cfg.init:
@@ -146,11 +150,11 @@ def train_detector(cfg: DetectorConfig) -> Path:
         t0, losses = time.time(), []
         bar = tqdm(range(cfg.iters), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False)
         for _ in bar:
-            x, heat, size, off, idx, mask = (torch.from_numpy(a).to(device) for a in sampler.batch(cfg.batch))
+            x, heat, size, off, idx, mask, negw = (torch.from_numpy(a).to(device) for a in sampler.batch(cfg.batch))
             x = x.contiguous(memory_format=torch.channels_last)
             with autocast(device, cfg.precision):
                 outp = model(x)
-            loss, parts = detection_loss(outp, heat, size, off, idx, mask)
+            loss, parts = detection_loss(outp, heat, size, off, idx, mask, negw)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
