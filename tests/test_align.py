@@ -25,6 +25,8 @@ def test_reading_weights_count_variants_and_jibo_toward_their_kana():
     codes = [char_to_code(c) for c in "きぎキ支山つ"] + ["U+1B023", "rare"]  # U+1B023: HENTAIGANA LETTER KI-1
     w = reading_weights(codes, [char_to_code("き"), char_to_code("つ")], jibo_weight=0.5)
     assert w[:, 0].tolist() == [1, 1, 1, 0.5, 0, 0, 1, 0] and w[:, 1].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
+    both = reading_weights(codes, [char_to_code("き"), char_to_code("ぎ")])  # restricted classes read as themselves
+    assert both[:3].tolist() == [[1, 0], [0, 1], [1, 0]]  # キ reads as the plain き
 
 
 def test_dp_recovers_from_extra_box_missing_character_and_split():

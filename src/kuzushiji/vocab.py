@@ -124,13 +124,17 @@ def reading_weights(codes: list[str], targets: list[str], jibo_weight: float = J
     is restricted to ``targets`` (KMNIST's 10 kana, each of which "includes hentaigana variants"): 1 where the
     class reads as the target (:func:`reading_key`: dakuten, katakana, small and hentaigana forms), ``jibo_weight``
     where the class is a kanji the target kana was written with (字母: 支 or 幾 for き)."""
-    col = {reading_key(code_to_char(t)): j for j, t in enumerate(targets) if CODE_RE.match(t)}
+    col: dict[str, int] = {}  # reading -> the target it counts toward (the plain letter where several read alike)
+    for j, t in enumerate(targets):
+        if CODE_RE.match(t) and (reading_key(code_to_char(t)) not in col or reading_key(code_to_char(t)) == code_to_char(t)):
+            col[reading_key(code_to_char(t))] = j
     exact = {t: j for j, t in enumerate(targets)}
     jibo = jibo_sources()
     w = np.zeros((len(codes), len(targets)), np.float32)
     for i, code in enumerate(codes):
-        if code in exact:
+        if code in exact:  # a restricted class reads as itself only
             w[i, exact[code]] = 1.0
+            continue
         if not CODE_RE.match(code):
             continue
         ch = code_to_char(code)
