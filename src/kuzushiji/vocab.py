@@ -126,8 +126,10 @@ def reading_weights(codes: list[str], targets: list[str], jibo_weight: float = J
     where the class is a kanji the target kana was written with (字母: 支 or 幾 for き)."""
     col: dict[str, int] = {}  # reading -> the target it counts toward (the plain letter where several read alike)
     for j, t in enumerate(targets):
-        if CODE_RE.match(t) and (reading_key(code_to_char(t)) not in col or reading_key(code_to_char(t)) == code_to_char(t)):
-            col[reading_key(code_to_char(t))] = j
+        if CODE_RE.match(t):
+            key = reading_key(code_to_char(t))
+            if key not in col or key == code_to_char(t):
+                col[key] = j
     exact = {t: j for j, t in enumerate(targets)}
     jibo = jibo_sources()
     w = np.zeros((len(codes), len(targets)), np.float32)
