@@ -126,7 +126,7 @@ cp $R/book/cls_r1.onnx $W/classifier.onnx
 cp $R/book/cls2_r1.onnx $W/classifier_2.onnx
 $PY bench/accuracy.py --det-loo $R/det_loo_hand --cls-loo G=$R/cls_loo_G --cls-loo K=$R/cls_loo_GF --configs single+G,single+G+K,tta+G+K \
     --fast-config single+G+K --fast-filter --save-fast-filter $W/fp_filter_fast.json --accurate-config tta+G+K \
-    --accurate-filter --save-filter $W/fp_filter.json --memory-source $W/genji_align2 --cache $R/accuracy_onnx \
+    --accurate-filter --save-filter $W/fp_filter.json --memory-source $W/genji_align2 --lm $W/lm.npz --cache $R/accuracy_onnx \
     -o $R/accuracy.json > $R/accuracy.log 2>&1
 
 log "6. export the bundled models"
