@@ -2,6 +2,7 @@
 the accepted labels per side plus the text CER of the recognizer on a held-out block of sides.
 
     python bench/align.py [--shared ../shared/data] [--held-out 8]
+    python bench/align.py --cer-only --classifier a.onnx --classifier b.onnx --memory a_memory.npz  # other models
 
 Dev pages (book 100241706, 4 pages, 392 truth boxes) are aligned with the book's column text; a label is
 correct when its centre lies strictly inside a truth box with the same code. The manuscript (book
@@ -20,7 +21,7 @@ import numpy as np
 
 from kuzushiji.align import Aligner, label_code, normalize_text, reading_keys
 from kuzushiji.io.kaggle import read_train_csv
-from kuzushiji.predictor import Recognizer
+from kuzushiji.predictor import MODES, Recognizer, asset_path
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -43,9 +44,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
     ap.add_argument("--held-out", type=int, default=8)
+    ap.add_argument("--cer-only", action="store_true", help="only the held-out block's CER (no dev-page alignment)")
+    ap.add_argument("--detector", action="append", help="read the block with these detectors (default: bundled)")
+    ap.add_argument("--classifier", action="append", help="... and classifiers (default: bundled), with the bundled "
+                                                          "filters and --memory (the first classifier's)")
+    ap.add_argument("--memory", help="glyph memory of the first --classifier")
     a = ap.parse_args()
     S = Path(a.shared)
     align_rec = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False)  # as `kuzushiji align` reads
+    if a.cer_only:
+        return held_out_cer(S, a, align_rec)
 
     dev = S / "kuzushiji_pages_100241706"
     truth = dict(read_train_csv(dev / "train.csv"))
@@ -65,6 +73,12 @@ def main() -> None:
     print(f"dev pages (4, {n} truth characters): {acc} accepted, label precision {tp / max(acc, 1):.3f}, "
           f"coverage {acc / n:.3f} (correct labels / truth {tp / n:.3f}); {dt:.2f} s per page")
 
+    held_out_cer(S, a, align_rec, train_sides=True)
+
+
+def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_sides: bool = False) -> None:
+    """The manuscript walked in order (with ``train_sides``: its labels counted), the held-out block's CER in both
+    modes with the bundled models or the given ones."""
     lines = [r["text"] for r in csv.DictReader(open(S / "genji_transcription/genji_text_lines.csv", encoding="utf-8"))
              if r["vol"] == "V01"]
     aligner = Aligner("\n".join(lines))
@@ -75,11 +89,17 @@ def main() -> None:
         r = aligner.align(align_rec.recognize(p))
         accepted += len(r.accepted)
         boxes += len(r.boxes)
-    print(f"manuscript, {len(train)} training sides ({train[0].stem} .. {train[-1].stem}): {boxes} boxes, "
-          f"{accepted} accepted labels ({accepted / max(boxes, 1):.1%})")
+    if train_sides:
+        print(f"manuscript, {len(train)} training sides ({train[0].stem} .. {train[-1].stem}): {boxes} boxes, "
+              f"{accepted} accepted labels ({accepted / max(boxes, 1):.1%})")
     held_spans = [aligner.align(align_rec.recognize(p)) for p in held]
     for mode in ("fast", "accurate"):
-        cer, n_read, n_ref = block_cer(Recognizer(mode=mode), held, aligner.text, held_spans)
+        if a.detector or a.classifier:
+            rec = Recognizer(a.detector, a.classifier, mode=mode, fp_filter=asset_path(MODES[mode]["fp_filter"]),
+                             memory=a.memory if a.classifier else None)
+        else:
+            rec = Recognizer(mode=mode)
+        cer, n_read, n_ref = block_cer(rec, held, aligner.text, held_spans)
         print(f"manuscript held-out block {held[0].stem} .. {held[-1].stem} (text {held_spans[0].start}-"
               f"{max(r.end for r in held_spans)}), {mode} mode: {n_read} characters read, {n_ref} in the reference, "
               f"CER {cer:.3f}")
