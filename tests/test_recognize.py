@@ -85,3 +85,10 @@ def test_classify_kmnist_restricted(shared, capsys):
 
     acc = np.mean([r["code"] == KMNIST_CODES[y[int(r["index"])]] for r in rows])
     assert acc > 0.2  # far above chance (0.1) for a model that never saw KMNIST
+
+
+def test_classify_restrict_to_no_known_class_is_one_line(shared, capsys):
+    npz = shared / "kmnist_official_example_grid/kmnist_examples_sliced.npz"
+    assert main(["classify", str(npz), "--restrict", "U+0041", "--key", "images"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "U+0041" in err[0]

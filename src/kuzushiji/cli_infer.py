@@ -57,6 +57,9 @@ def cmd_classify(a: argparse.Namespace) -> int:
     elif a.restrict:
         p = Path(a.restrict)
         restrict = p.read_text().split() if p.is_file() else a.restrict.replace(",", " ").split()
+    if restrict is not None and not set(restrict) & set(clf.codes):
+        print(f"error: --restrict {a.restrict}: none of its codes is a class of {clf.path.name}", file=sys.stderr)
+        return 2
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["source", "index", "rank", "code", "char", "prob"])
     failed = 0
