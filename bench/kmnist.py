@@ -1,8 +1,8 @@
 """10-way accuracy on real KMNIST glyphs (the official example grid in shared: 150 glyphs, 15 per class) with
 classifiers that never saw KMNIST: class probabilities read as the 10 KMNIST kana (`OnnxClassifier.read_as`:
 each class counts toward the kana it reads as, a 字母 kanji at half weight, since each KMNIST class "includes
-hentaigana variants"), averaged over the classifiers, optionally times a glyph memory's vote (exp(beta * similarity), as in recognition; the memory
-holds no KMNIST glyph).
+hentaigana variants"), averaged over the classifiers, optionally times a glyph memory's vote
+(exp(beta * similarity), as in recognition; the memory holds no KMNIST glyph).
 
     python bench/kmnist.py                                   # the bundled classifiers, with and without memory
     python bench/kmnist.py --classifier a.onnx [--classifier b.onnx] [--memory m.npz]
@@ -67,7 +67,8 @@ def main() -> None:
     rows += [(" + ".join(Path(p).name for p in paths), clfs, None)] if len(clfs) > 1 else []
     rows += [(" + ".join(Path(p).name for p in paths), clfs, mem)] if mem is not None else []
     for name, cs, m in rows:
-        print(f"| {name} | {Path(memory).name if m is not None else '-'} | {accuracy(cs, images, labels, m, jibo_weight=a.jibo_weight):.3f} |")
+        acc = accuracy(cs, images, labels, m, jibo_weight=a.jibo_weight)
+        print(f"| {name} | {Path(memory).name if m is not None else '-'} | {acc:.3f} |")
 
 
 if __name__ == "__main__":

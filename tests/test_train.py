@@ -108,6 +108,8 @@ def test_detector_background_weight_per_source():
     page = MemPage("p", np.full((400, 300), 200, np.uint8), np.array([[100.0, 100, 40, 40]], np.float32), 1.0)
     sampler = DetectionSampler([[page], [page]], [1.0, 1.0], crop=128, seed=0, neg_weights=[1.0, 0.25])
     assert set(sampler.batch(16)[-1].tolist()) == {1.0, 0.25}
+    short = DetectionSampler([[page], [page]], [1.0, 1.0], crop=128, seed=0, neg_weights=[0.25])  # the rest: 1
+    assert set(short.batch(16)[-1].tolist()) == {1.0, 0.25}
     logits, target = torch.randn(2, 1, 8, 8), torch.zeros(2, 1, 8, 8)
     target[:, 0, 3, 3] = 1.0
     full = focal_loss(logits, target)

@@ -7,10 +7,10 @@ import argparse
 def cmd_train_detector(a: argparse.Namespace) -> int:
     from .train.detector import DetectorConfig, train_detector
 
-    cfg = DetectorConfig(data=a.data, weights=a.weight or [], neg_weights=a.neg_weight or [], val=a.val or [], out=a.out, model=a.model,
-                         height=a.height, crop=a.crop, batch=a.batch, epochs=a.epochs, iters=a.iters, lr=a.lr,
-                         seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
-                         max_pages=a.max_pages, threads=a.threads)
+    cfg = DetectorConfig(data=a.data, weights=a.weight or [], neg_weights=a.neg_weight or [], val=a.val or [],
+                         out=a.out, model=a.model, height=a.height, crop=a.crop, batch=a.batch, epochs=a.epochs,
+                         iters=a.iters, lr=a.lr, seed=a.seed, precision=a.precision, device=a.device, init=a.init,
+                         resume=a.resume, max_pages=a.max_pages, threads=a.threads)
     best = train_detector(cfg)
     print(f"best checkpoint: {best}; curves: {cfg.out}/curves.png")
     return 0
@@ -19,11 +19,11 @@ def cmd_train_detector(a: argparse.Namespace) -> int:
 def cmd_train_classifier(a: argparse.Namespace) -> int:
     from .train.classifier import ClassifierConfig, train_classifier
 
-    cfg = ClassifierConfig(sources=a.source, repeat=a.repeat or [], val=a.val or [], out=a.out, model=a.model, size=a.size, classes=a.classes,
-                           top=a.top, rare=a.rare, cap=a.cap, min_per_class=a.min_per_class, mixup=a.mixup,
-                           l2_softmax=a.l2_softmax, augment=a.augment, lowres=a.lowres, batch=a.batch, epochs=a.epochs, lr=a.lr,
-                           seed=a.seed, precision=a.precision, device=a.device, init=a.init, resume=a.resume,
-                           threads=a.threads)
+    cfg = ClassifierConfig(sources=a.source, repeat=a.repeat or [], val=a.val or [], out=a.out, model=a.model,
+                           size=a.size, classes=a.classes, top=a.top, rare=a.rare, cap=a.cap,
+                           min_per_class=a.min_per_class, mixup=a.mixup, l2_softmax=a.l2_softmax, augment=a.augment,
+                           lowres=a.lowres, batch=a.batch, epochs=a.epochs, lr=a.lr, seed=a.seed,
+                           precision=a.precision, device=a.device, init=a.init, resume=a.resume, threads=a.threads)
     best = train_classifier(cfg)
     print(f"best checkpoint: {best}; reports: {cfg.out}/report.json, {cfg.out}/*.png")
     return 0

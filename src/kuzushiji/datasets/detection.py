@@ -103,7 +103,8 @@ class DetectionSampler:
 
     def __init__(self, sets: list[list[MemPage]], weights: list[float], crop: int = 384, seed: int = 0,
                  neg_weights: list[float] | None = None):
-        neg = neg_weights or [1.0] * len(sets)
+        neg = list(neg_weights or [])
+        neg += [1.0] * (len(sets) - len(neg))  # a set without a weight of its own: 1
         self.sets = [s for s in sets if s]
         self.neg = [n for s, n in zip(sets, neg) if s]
         w = np.array([wt for s, wt in zip(sets, weights) if s], np.float64)
