@@ -28,27 +28,24 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import time
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from align import edit_distance, reading  # noqa: E402
-
-from kuzushiji import Recognizer  # noqa: E402
-from kuzushiji.memory import GlyphMemory  # noqa: E402
-from kuzushiji.predictor import MODES  # noqa: E402
-from kuzushiji.align import Aligner  # noqa: E402
-from kuzushiji.datasets.pages import load_pages  # noqa: E402
-from kuzushiji.fp_filter import FEATURES, best_threshold, train_filter  # noqa: E402
-from kuzushiji.inference.classifier import OnnxClassifier  # noqa: E402
-from kuzushiji.io.atomic import atomic_write_text  # noqa: E402
-from kuzushiji.io.image import read_page  # noqa: E402
-from kuzushiji.metrics import Counts, match_page  # noqa: E402
-from kuzushiji.train.onnx_export import export_classifier, export_detector  # noqa: E402
+from kuzushiji import Recognizer
+from kuzushiji.memory import GlyphMemory
+from kuzushiji.predictor import MODES
+from kuzushiji.align import Aligner
+from kuzushiji.cer import edit_distance, reading
+from kuzushiji.datasets.pages import load_pages
+from kuzushiji.fp_filter import FEATURES, best_threshold, train_filter
+from kuzushiji.inference.classifier import OnnxClassifier
+from kuzushiji.io.atomic import atomic_write_text
+from kuzushiji.io.image import read_page
+from kuzushiji.metrics import Counts, match_page
+from kuzushiji.train.onnx_export import export_classifier, export_detector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 THRESHOLDS = (0.3, 0.4, 0.5)
@@ -112,8 +109,9 @@ class Fold:
     """One fold's models and its cached readings: per page and detector setting, boxes at the lowest
     threshold and each classifier's probabilities (in the first classifier's class order)."""
 
-    def __init__(self, dets: list[Path], classifiers: dict[str, Path], lm: str) -> None:
-        self.rec = Recognizer(dets, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5)
+    def __init__(self, dets: list[Path], classifiers: dict[str, Path], lm: str, nested: float) -> None:
+        self.rec = Recognizer(dets, list(classifiers.values()), det_threshold=min(THRESHOLDS), lm=lm, lm_weight=0.5,
+                              nested=nested)
         self.all_detectors = self.rec.detectors
         self.names = list(classifiers)
         self.cache: dict[tuple, tuple] = {}
@@ -180,6 +178,8 @@ def main() -> None:
     ap.add_argument("--cls-loo", action="append", required=True, help="NAME=classifier LOO folder")
     ap.add_argument("--lm", default="src/kuzushiji/assets/lm.npz")
     ap.add_argument("--priors", default=PRIORS, help="comma list of prior weights, chosen per fold like the LM weight")
+    ap.add_argument("--nested", type=float, default=MODES["fast"]["nested"],
+                    help="drop boxes nested this much in a higher-scoring one (0: keep them)")
     ap.add_argument("--memory-weight", type=float, default=MODES["fast"]["memory_weight"],
                     help="the glyph memory's vote (0: no memory); each fold remembers its 3 training pages and "
                          "the --memory-source page folders")
@@ -218,7 +218,7 @@ def main() -> None:
             cl[n] = cache / f"cls_{n}_{k}.onnx"
             if not cl[n].is_file() or not OnnxClassifier(cl[n]).has_features:  # the memory needs features
                 export_classifier(Path(folder) / f"cls_{k}/last.pt", cl[n])
-        folds[k] = Fold(dets, cl, a.lm)
+        folds[k] = Fold(dets, cl, a.lm, a.nested)
     memory_recs = {k: [r for folder in a.memory_source for r in load_pages(folder.format(fold=k))] for k in dev}
     configs = []
     for c in a.configs.split(","):
@@ -283,7 +283,7 @@ def main() -> None:
         n_det, scales, shifts = DET[ds]
         rec = Recognizer([Path(a.cache) / f"det{i + 1}_{k1}.onnx" for i in range(n_det)], paths, threads=2,
                          det_scales=scales, det_shifts=shifts, crop_pads=pads, lm=a.lm,
-                         memory_weight=a.memory_weight)
+                         memory_weight=a.memory_weight, nested=a.nested)
         rec.memory = folds[k1].memories.get(ms[0])
         rec.recognize(dev[k1])
         t0 = time.perf_counter()

@@ -8,7 +8,8 @@ Dev pages (book 100241706, 4 pages, 392 truth boxes) are aligned with the book's
 correct when its centre lies strictly inside a truth box with the same code. The manuscript (book
 200010454, 63 sides, text = Genji V01) is walked in order; the last ``--held-out`` sides are never used
 for labels: their text span is found by the same walk and the recognizer's page text is compared with it
-after reading normalisation (no dakuten, hiragana, large kana, iteration marks spelled out).
+after reading normalisation (no dakuten, hiragana, large kana, iteration marks spelled out), and again with a
+kanji matching a kana spelling of its reading (``kuzushiji.cer.spelling_distance``: 給 = たまふ).
 """
 from __future__ import annotations
 
@@ -17,27 +18,10 @@ import csv
 import time
 from pathlib import Path
 
-import numpy as np
-
-from kuzushiji.align import Aligner, label_code, normalize_text, reading_keys
+from kuzushiji.align import Aligner, label_code
+from kuzushiji.cer import edit_distance, reading, spelling_distance
 from kuzushiji.io.kaggle import read_train_csv
 from kuzushiji.predictor import MODES, Recognizer, asset_path
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = np.arange(len(b) + 1)
-    for i, ca in enumerate(a, 1):
-        cur = np.empty_like(prev)
-        cur[0] = i
-        sub = prev[:-1] + (np.frombuffer(b.encode("utf-32-le"), np.uint32) != ord(ca))
-        for j in range(1, len(b) + 1):  # insertion depends on the left neighbour
-            cur[j] = min(sub[j - 1], prev[j] + 1, cur[j - 1] + 1)
-        prev = cur
-    return int(prev[-1])
-
-
-def reading(s: str) -> str:
-    return "".join(reading_keys(normalize_text(s)))
 
 
 def main() -> None:
@@ -99,18 +83,20 @@ def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_si
                              memory=a.memory if a.classifier else None)
         else:
             rec = Recognizer(mode=mode)
-        cer, n_read, n_ref = block_cer(rec, held, aligner.text, held_spans)
+        cer, n_read, n_ref, kanji_cer = block_cer(rec, held, aligner.text, held_spans, spelling=True)
         print(f"manuscript held-out block {held[0].stem} .. {held[-1].stem} (text {held_spans[0].start}-"
               f"{max(r.end for r in held_spans)}), {mode} mode: {n_read} characters read, {n_ref} in the reference, "
-              f"CER {cer:.3f}")
+              f"CER {cer:.3f} (kanji = its kana spelling: {kanji_cer:.3f})")
 
 
-def block_cer(rec: Recognizer, sides: list[Path], text: str, spans: list) -> tuple[float, int, int]:
+def block_cer(rec: Recognizer, sides: list[Path], text: str, spans: list, spelling: bool = False) -> tuple:
     """CER of a block of consecutive sides against the text from where the walk puts the first side to
-    the furthest end it finds; boundaries between the sides are not needed (the least certain part)."""
+    the furthest end it finds (boundaries between the sides are not needed: the least certain part), characters
+    read and in the reference; with ``spelling`` also the CER with :func:`spelling_distance`."""
     ref = reading(text[spans[0].start: max(r.end for r in spans)])
     hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in sides))
-    return edit_distance(hyp, ref) / max(len(ref), 1), len(hyp), len(ref)
+    out = (edit_distance(hyp, ref) / max(len(ref), 1), len(hyp), len(ref))
+    return out + (spelling_distance(hyp, ref) / max(len(ref), 1),) if spelling else out
 
 if __name__ == "__main__":
     main()

@@ -57,3 +57,15 @@ def test_sums_before_f1_and_flags_big_pages():
     assert r.per_class["U+3042"].tp == 3
     p, rc = 3 / 1204, 3 / 4
     assert abs(r.f1 - 2 * p * rc / (p + rc)) < 1e-12
+
+
+def test_cer_reading_and_kanji_spellings():
+    from kuzushiji.cer import cer, edit_distance, reading, spelling_distance
+    assert edit_distance("かきくけこ", "かくけこさ") == 2 and edit_distance("", "あい") == 2
+    assert reading("ガ\nぱゝ＋＋ゟ") == "かはははより"  # no dakuten, hiragana, iteration marks and ligatures spelled out
+    # a kanji matches a kana spelling of one of its readings (KANJIDIC), either side, historical kana too
+    assert spelling_distance("給ふ", "たまふ") == 0 and spelling_distance("たまふ", "給") == 0
+    assert spelling_distance("きこえ", "聞え") == 0 and spelling_distance("心", "こころ") == 0
+    assert spelling_distance("給", "こころ") == 3 and spelling_distance("あ", "い") == 1
+    assert spelling_distance("", "給") == 1 and spelling_distance("給", "") == 1
+    assert cer("御心ちに", "御こころちに") == 3 / 6 and cer("御心ちに", "御こころちに", spelling=True) == 0.0

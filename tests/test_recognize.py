@@ -92,3 +92,16 @@ def test_classify_restrict_to_no_known_class_is_one_line(shared, capsys):
     assert main(["classify", str(npz), "--restrict", "U+0041", "--key", "images"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "U+0041" in err[0]
+
+
+def test_nested_boxes_dropped():
+    from kuzushiji.inference.detector import drop_nested
+    boxes = np.array([[0, 0, 10, 20, 0.9],     # a character
+                      [1, 8, 9, 11, 0.5],      # its lower half found again: dropped
+                      [0, 18, 10, 20, 0.8],    # the next one, touching: kept
+                      [30, 0, 10, 10, 0.4],    # a character whose whole ...
+                      [28, -2, 14, 14, 0.7]],  # ... is found larger with a higher score: the smaller dropped
+                     np.float32)
+    kept = drop_nested(boxes, 0.6)
+    assert sorted(kept[:, 4].tolist()) == pytest.approx([0.7, 0.8, 0.9])
+    assert len(drop_nested(boxes[:1], 0.6)) == 1 and len(drop_nested(boxes[:0], 0.6)) == 0

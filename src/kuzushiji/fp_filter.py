@@ -7,7 +7,8 @@ log-probability of the chosen character in its column, size and aspect against t
 its column's length and its place in the column, page position, overlap with and distance to its
 neighbours; and what the probabilities were made of: the chosen character's probability before the glyph
 memory and the prior, the share of ensemble members whose own top-1 it is, and its glyph-memory similarity.
-Training labels: whether the character scores as a true positive. The model is LightGBM,
+Training labels: whether the character scores as a true positive. The model is LightGBM (the mean of a few
+seeds' boosters: the filter of 3 pages otherwise moves by a point of F1 between seeds),
 stored with its threshold and feature names in one JSON file; ``lightgbm`` is needed only where a
 filter is trained or used.
 """
@@ -77,20 +78,21 @@ def box_features(det: np.ndarray, probs: np.ndarray, top: np.ndarray, choice: np
 class FPFilter:
     """A trained filter: ``keep(features)`` -> boolean mask; ``predict`` -> probability a box is right."""
 
-    def __init__(self, model_text: str, threshold: float, features: tuple[str, ...] = FEATURES,
+    def __init__(self, model_texts: str | list[str], threshold: float, features: tuple[str, ...] = FEATURES,
                  det_threshold: float | None = None) -> None:
         import lightgbm as lgb
 
         if tuple(features) != FEATURES:
             raise ValueError(f"filter was trained on features {features}, this version computes {FEATURES}")
-        self.booster = lgb.Booster(model_str=model_text)
-        self.model_text, self.threshold = model_text, float(threshold)
+        self.model_texts = [model_texts] if isinstance(model_texts, str) else list(model_texts)
+        self.boosters = [lgb.Booster(model_str=t) for t in self.model_texts]
+        self.threshold = float(threshold)
         self.det_threshold = det_threshold  # the detection threshold its training boxes were cut at
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
             return np.zeros(0, np.float32)
-        return self.booster.predict(features).astype(np.float32)
+        return np.mean([b.predict(features) for b in self.boosters], axis=0).astype(np.float32)
 
     def keep(self, features: np.ndarray) -> np.ndarray:
         return self.predict(features) >= self.threshold
@@ -98,30 +100,34 @@ class FPFilter:
     def save(self, path: str | Path) -> None:
         atomic_write_text(Path(path), json.dumps({"kind": "fp_filter", "features": list(FEATURES),
                                                   "threshold": self.threshold, "det_threshold": self.det_threshold,
-                                                  "model": self.model_text}))
+                                                  "models": self.model_texts}))
 
     @classmethod
     def load(cls, path: str | Path) -> "FPFilter":
         try:
             d = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(d["model"], d["threshold"], tuple(d["features"]), d.get("det_threshold"))
+            models = d["models"] if "models" in d else d["model"]  # one booster: a filter saved before seeds
+            return cls(models, d["threshold"], tuple(d["features"]), d.get("det_threshold"))
         except (OSError, ValueError, KeyError) as e:
             raise DataError(path, f"not a false-positive filter ({e})") from None
 
 
+SEEDS = 5
 PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
           "verbose": -1, "seed": 1, "num_threads": 1}
 
 
 def train_filter(x: np.ndarray, y: np.ndarray, rounds: int = 200, threshold: float = 0.5,
-                 det_threshold: float | None = None) -> FPFilter:
-    """Fit LightGBM on box features ``x`` and 0/1 labels ``y`` (1: the character scores as correct) of boxes
-    detected down to ``det_threshold``; the recognizer then detects down to it too and lets the filter choose."""
+                 det_threshold: float | None = None, seeds: int = SEEDS) -> FPFilter:
+    """Fit LightGBM (``seeds`` boosters, averaged) on box features ``x`` and 0/1 labels ``y`` (1: the character
+    scores as correct) of boxes detected down to ``det_threshold``; the recognizer then detects down to it too and
+    lets the filter choose."""
     import lightgbm as lgb
 
-    booster = lgb.train(PARAMS, lgb.Dataset(x, y.astype(np.float32), feature_name=list(FEATURES)), rounds)
-    return FPFilter(booster.model_to_string(), threshold, det_threshold=det_threshold)
+    data = lgb.Dataset(x, y.astype(np.float32), feature_name=list(FEATURES), free_raw_data=False)
+    texts = [lgb.train({**PARAMS, "seed": s}, data, rounds).model_to_string() for s in range(1, seeds + 1)]
+    return FPFilter(texts, threshold, det_threshold=det_threshold)
 
 
 def best_threshold(p: np.ndarray, correct: np.ndarray, n_truth: int,

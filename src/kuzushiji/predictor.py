@@ -15,7 +15,7 @@ from PIL import Image
 from .errors import DataError
 from .inference.classifier import OnnxClassifier, softmax
 from .fp_filter import Evidence, FPFilter, box_features
-from .inference.detector import OnnxDetector, fuse_boxes
+from .inference.detector import OnnxDetector, drop_nested, fuse_boxes
 from .io.image import as_gray, read_page
 from .language_model import NgramLM
 from .memory import GlyphMemory
@@ -37,13 +37,15 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # character is classified at; several are averaged. READ_PAD (0.02) rather than the 0.08 of the training crops:
 # +5 points top-1 on the dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the
 # language model's character frequencies the class probabilities take on (the classifiers are trained
-# class-balanced). memory: the glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
+# class-balanced). nested: a box nested this much in a higher-scoring one is dropped (:func:`drop_nested`; README,
+# "Nested boxes"). memory: the glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
+NESTED = 0.5
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-             "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
+             "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
              "fp_filter": "fp_filter_fast.json"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-                 "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
+                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
                  "fp_filter": "fp_filter.json"},
 }
 TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
@@ -73,7 +75,8 @@ class Recognizer:
                  tta: bool = False, det_scales: tuple[float, ...] | None = None,
                  det_shifts: tuple[float, ...] | None = None, crop_pads: tuple[float, ...] | None = None,
                  prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None,
-                 memory: str | Path | bool | None = None, memory_weight: float | None = None) -> None:
+                 memory: str | Path | bool | None = None, memory_weight: float | None = None,
+                 nested: float | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -115,6 +118,7 @@ class Recognizer:
         self.crop_pads = tuple(crop_pads) if crop_pads is not None else (TTA_PADS if tta else m["crop_pads"])
         self.det_scales = tuple(det_scales) if det_scales is not None else m["det_scales"]
         self.det_shifts = tuple(det_shifts) if det_shifts is not None else m["det_shifts"]
+        self.nested = float(nested if nested is not None else m["nested"])  # 0: keep nested boxes
         self.min_score = min_score
         lm_path = Path(lm) if lm else asset_path("lm.npz")
         self.lm = NgramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
@@ -131,12 +135,15 @@ class Recognizer:
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors, scales and
-        horizontal shifts."""
+        horizontal shifts; without nested boxes (``nested``)."""
         if len(self.detectors) == 1:
-            return self.detector(gray, scales=self.det_scales, shifts=self.det_shifts)
-        t = self.detector.threshold
-        fused = fuse_boxes([r for d in self.detectors for r in d.runs(gray, 0.5 * t, self.det_scales, self.det_shifts)])
-        return fused[fused[:, 4] >= t]
+            boxes = self.detector(gray, scales=self.det_scales, shifts=self.det_shifts)
+        else:
+            t = self.detector.threshold
+            boxes = fuse_boxes([r for d in self.detectors
+                                for r in d.runs(gray, 0.5 * t, self.det_scales, self.det_shifts)])
+            boxes = boxes[boxes[:, 4] >= t]
+        return drop_nested(boxes, self.nested) if self.nested else boxes
 
     def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
         """Class probabilities of the detected boxes, averaged over the classifiers and crop framings."""

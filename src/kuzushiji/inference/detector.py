@@ -121,3 +121,24 @@ def fuse_boxes(runs: list[np.ndarray], iou: float = 0.55) -> np.ndarray:
         out.append([*box, float(w.sum()) / len(runs)])
     fused = np.array(out, np.float32)
     return fused[np.argsort(-fused[:, 4])]
+
+
+def drop_nested(boxes: np.ndarray, overlap: float = 0.6) -> np.ndarray:
+    """``boxes`` (x, y, w, h, score) without those nested with a higher-scoring kept box (the smaller of the two
+    lies ``overlap`` or more, a share of its area, inside the other): one character found twice, whole and in
+    part. Labelled pages hardly ever nest boxes: 14 pairs at 0.6 among the 18,035 boxes of the two CODH books in
+    shared/data (codh_coordinates_text_only)."""
+    if len(boxes) < 2:
+        return boxes
+    b = boxes[np.argsort(-boxes[:, 4], kind="stable")]
+    x0, y0, area = b[:, 0], b[:, 1], b[:, 2] * b[:, 3]
+    x1, y1 = x0 + b[:, 2], y0 + b[:, 3]
+    keep = np.ones(len(b), bool)
+    for i in range(len(b)):
+        if not keep[i]:
+            continue
+        iw = np.clip(np.minimum(x1[i], x1[i + 1:]) - np.maximum(x0[i], x0[i + 1:]), 0, None)
+        ih = np.clip(np.minimum(y1[i], y1[i + 1:]) - np.maximum(y0[i], y0[i + 1:]), 0, None)
+        share = iw * ih / np.maximum(np.minimum(area[i], area[i + 1:]), 1e-9)
+        keep[i + 1:] &= share < overlap
+    return b[keep]

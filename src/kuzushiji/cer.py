@@ -1,0 +1,103 @@
+"""Character error rate of recognized page text against a transcription, after reading normalisation.
+
+Two copies of one work do not spell alike. :func:`reading` removes what does not change the reading (dakuten,
+katakana, small kana, hentaigana, iteration marks, ligatures, transcription marks); :func:`spelling_distance` also
+lets a kanji on either side stand for a kana spelling of one of its readings (給 = たまふ, 聞 = きこ, 心 = こころ),
+from KANJIDIC's readings (``data/kanji_readings.tsv``, CC BY-SA 3.0, EDRDG).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .align import normalize_text, reading_keys
+from .vocab import reading_key
+
+LONGEST = 4  # kana one kanji may stand for (たまふ, こころ, おほす)
+LIGATURES = str.maketrans({"ゟ": "より", "ヿ": "こと"})  # one label, two kana (both in the Kaggle vocabulary)
+
+
+def reading(text: str) -> str:
+    """``text`` as it reads: transcription marks and line breaks dropped, ligatures spelled out, each character
+    its reading key."""
+    return "".join(reading_keys(normalize_text(text.translate(LIGATURES))))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (unit costs)."""
+    prev = np.arange(len(b) + 1)
+    bb = np.frombuffer(b.encode("utf-32-le"), np.uint32)
+    for i, ca in enumerate(a, 1):
+        cur = np.empty_like(prev)
+        cur[0] = i
+        sub = prev[:-1] + (bb != ord(ca))
+        for j in range(1, len(b) + 1):  # insertion depends on the left neighbour
+            cur[j] = min(sub[j - 1], prev[j] + 1, cur[j - 1] + 1)
+        prev = cur
+    return int(prev[-1])
+
+
+@lru_cache(maxsize=1)
+def kanji_readings() -> dict[str, frozenset[str]]:
+    """Kanji -> the kana strings (reading keys) a copy may write for it: each on reading in hiragana; each kun
+    reading's stem alone and with every prefix of its okurigana, a final う also as ふ (historical kana: たまふ)."""
+    out: dict[str, frozenset[str]] = {}
+    with resources.files("kuzushiji").joinpath("data/kanji_readings.tsv").open(encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            kanji, _, readings = line.rstrip("\n").partition("\t")
+            forms = set()
+            for r in readings.split():
+                stem, _, okuri = r.partition(".")
+                forms.add(stem)
+                for i in range(1, len(okuri) + 1):
+                    forms.add(stem + okuri[:i])
+                    if okuri[:i].endswith("う"):
+                        forms.add(stem + okuri[:i - 1] + "ふ")
+            keys = {"".join(map(reading_key, s)) for s in forms}
+            out[kanji] = frozenset(k for k in keys if 0 < len(k) <= LONGEST)
+    return out
+
+
+def spelling_distance(hyp: str, ref: str, readings: dict[str, frozenset[str]] | None = None) -> int:
+    """Edit distance (unit costs) in which a kanji on either side also matches, at no cost, 1 to ``LONGEST``
+    characters of the other side that spell one of its ``readings`` (default :func:`kanji_readings`)."""
+    readings = kanji_readings() if readings is None else readings
+    n, m = len(hyp), len(ref)
+    big = n + m + 1
+    D = [[big] * (m + 1) for _ in range(n + 1)]
+    D[0][0] = 0
+    for i in range(n + 1):
+        row, nxt = D[i], D[i + 1] if i < n else None
+        h = hyp[i] if i < n else ""
+        hr = readings.get(h, ())
+        for j in range(m + 1):
+            d = row[j]
+            if j < m and row[j + 1] > d + 1:
+                row[j + 1] = d + 1
+            if nxt is None:
+                continue
+            if nxt[j] > d + 1:
+                nxt[j] = d + 1
+            if j < m:
+                c = d + (h != ref[j])
+                if nxt[j + 1] > c:
+                    nxt[j + 1] = c
+                for L in range(1, min(LONGEST, m - j) + 1) if hr else ():
+                    if ref[j:j + L] in hr and nxt[j + L] > d:
+                        nxt[j + L] = d
+                rr = readings.get(ref[j], ())
+                for L in range(1, min(LONGEST, n - i) + 1) if rr else ():
+                    if hyp[i:i + L] in rr and D[i + L][j + 1] > d:
+                        D[i + L][j + 1] = d
+    return D[n][m]
+
+
+def cer(hyp: str, ref: str, spelling: bool = False) -> float:
+    """Character error rate of page text ``hyp`` against transcription ``ref``, both read (:func:`reading`);
+    ``spelling``: with :func:`spelling_distance` (a kanji = a kana spelling of its reading)."""
+    h, r = reading(hyp), reading(ref)
+    return (spelling_distance(h, r) if spelling else edit_distance(h, r)) / max(len(r), 1)
