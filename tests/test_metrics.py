@@ -68,4 +68,5 @@ def test_cer_reading_and_kanji_spellings():
     assert spelling_distance("きこえ", "聞え") == 0 and spelling_distance("心", "こころ") == 0
     assert spelling_distance("給", "こころ") == 3 and spelling_distance("あ", "い") == 1
     assert spelling_distance("", "給") == 1 and spelling_distance("給", "") == 1
+    assert spelling_distance("日", "ひ") == 1  # not one kana: too easily a coincidence
     assert cer("御心ちに", "御こころちに") == 3 / 6 and cer("御心ちに", "御こころちに", spelling=True) == 0.0

@@ -15,7 +15,7 @@ import numpy as np
 from .align import normalize_text, reading_keys
 from .vocab import reading_key
 
-LONGEST = 4  # kana one kanji may stand for (たまふ, こころ, おほす)
+SHORTEST, LONGEST = 2, 4  # kana one kanji may stand for (きこ ... たまふ, こころ; not one kana: 日 = ひ by chance)
 LIGATURES = str.maketrans({"ゟ": "より", "ヿ": "こと"})  # one label, two kana (both in the Kaggle vocabulary)
 
 
@@ -42,7 +42,8 @@ def edit_distance(a: str, b: str) -> int:
 @lru_cache(maxsize=1)
 def kanji_readings() -> dict[str, frozenset[str]]:
     """Kanji -> the kana strings (reading keys) a copy may write for it: each on reading in hiragana; each kun
-    reading's stem alone and with every prefix of its okurigana, a final う also as ふ (historical kana: たまふ)."""
+    reading's stem alone and with every prefix of its okurigana, a final う also as ふ (historical kana: たまふ);
+    ``SHORTEST`` to ``LONGEST`` kana long."""
     out: dict[str, frozenset[str]] = {}
     with resources.files("kuzushiji").joinpath("data/kanji_readings.tsv").open(encoding="utf-8") as f:
         for line in f:
@@ -58,13 +59,13 @@ def kanji_readings() -> dict[str, frozenset[str]]:
                     if okuri[:i].endswith("う"):
                         forms.add(stem + okuri[:i - 1] + "ふ")
             keys = {"".join(map(reading_key, s)) for s in forms}
-            out[kanji] = frozenset(k for k in keys if 0 < len(k) <= LONGEST)
+            out[kanji] = frozenset(k for k in keys if SHORTEST <= len(k) <= LONGEST)
     return out
 
 
 def spelling_distance(hyp: str, ref: str, readings: dict[str, frozenset[str]] | None = None) -> int:
-    """Edit distance (unit costs) in which a kanji on either side also matches, at no cost, 1 to ``LONGEST``
-    characters of the other side that spell one of its ``readings`` (default :func:`kanji_readings`)."""
+    """Edit distance (unit costs) in which a kanji on either side also matches, at no cost, the characters of the
+    other side that spell one of its ``readings`` (default :func:`kanji_readings`; at most ``LONGEST``)."""
     readings = kanji_readings() if readings is None else readings
     n, m = len(hyp), len(ref)
     big = n + m + 1
@@ -86,11 +87,11 @@ def spelling_distance(hyp: str, ref: str, readings: dict[str, frozenset[str]] | 
                 c = d + (h != ref[j])
                 if nxt[j + 1] > c:
                     nxt[j + 1] = c
-                for L in range(1, min(LONGEST, m - j) + 1) if hr else ():
+                for L in range(SHORTEST, min(LONGEST, m - j) + 1) if hr else ():
                     if ref[j:j + L] in hr and nxt[j + L] > d:
                         nxt[j + L] = d
                 rr = readings.get(ref[j], ())
-                for L in range(1, min(LONGEST, n - i) + 1) if rr else ():
+                for L in range(SHORTEST, min(LONGEST, n - i) + 1) if rr else ():
                     if hyp[i:i + L] in rr and D[i + L][j + 1] > d:
                         D[i + L][j + 1] = d
     return D[n][m]

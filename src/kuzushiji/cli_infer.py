@@ -110,7 +110,8 @@ def cmd_align(a: argparse.Namespace) -> int:
     out = OutputFolder(a.output, files)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0,
                      mode="accurate" if a.accurate else "fast", fp_filter=False)  # the aligner decides about boxes
-    params = AlignParams(min_run=a.min_run, window=a.window, min_prob=a.min_prob)
+    given = {"min_run": a.min_run, "window": a.window, "min_prob": a.min_prob}
+    params = AlignParams(**{k: v for k, v in given.items() if v is not None})
     pages, failed, labels = align_to_folder(files, text, out.path, rec, params, a.overlay, say, progress=not a.quiet)
     print(f"{pages} page(s) aligned, {failed} failed; {labels} accepted labels in {out.path / 'train.csv'} "
           f"(images in train_images/); every box in alignment.csv, spans in pages.csv")
@@ -196,9 +197,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--text", required=True, help="UTF-8 transcription in reading order (may be much longer)")
     al.add_argument("-o", "--output", required=True)
     al.add_argument("--overlay", action="store_true", help="write <id>.overlay.jpg: accepted green, aligned orange, extra red")
-    al.add_argument("--min-run", type=int, default=4, help="accepted boxes lie in runs of this many matches")
-    al.add_argument("--window", type=int, default=2, help="an agreeing box within this many on each side")
-    al.add_argument("--min-prob", type=float, default=0.1, help="classifier probability that counts as agreeing")
+    al.add_argument("--min-run", type=int, help="accepted boxes lie in runs of this many matches (default 2)")
+    al.add_argument("--window", type=int, help="an agreeing box within this many on each side (default 3)")
+    al.add_argument("--min-prob", type=float, help="classifier probability that counts as agreeing (default 0.05)")
     al.add_argument("--detector", action="append", help="detector ONNX (default: bundled); repeat to fuse several")
     al.add_argument("--classifier", action="append", help="classifier ONNX (default: bundled); repeat to ensemble")
     al.add_argument("--accurate", action="store_true", help="read the pages in the accurate mode (multi-scale detection, "
