@@ -77,3 +77,26 @@ def test_character_boxes_join_a_character_cut_in_two():
     assert out[0] == ("U+3042", (100.0, 100.0, 40.0, 40.0))
     assert out[1] == ("U+306E", (100.0, 150.0, 40.0, 44.0))
     assert [b for _, b in out[2:]] == [(100.0, 200.0, 40.0, 40.0), (300.0, 200.0, 40.0, 40.0), (100.0, 260.0, 40.0, 40.0)]
+
+
+def _page(readings: str):
+    """A one-column page whose boxes the classifier reads as ``readings``, each at probability 0.9."""
+    from kuzushiji.structures import Candidate, Char, Column, Page
+
+    chars = [Char((0, 50 * k, 40, 40), char_to_code(ch), ch, 0.9, 1.0,
+                  [Candidate(char_to_code(ch), ch, 0.9), Candidate("U+5C71", "山", 0.01)], 0)
+             for k, ch in enumerate(readings)]
+    return Page("p", 100, 50 * len(readings), chars, [Column(list(range(len(chars))), (0, 0, 40, 50 * len(chars)))])
+
+
+def test_kanji_and_its_kana_spelling_align_and_label_what_the_page_writes():
+    """One copy writes 給 and 心, the other たま and こころ: the boxes are labelled as the page writes them."""
+    from kuzushiji.align import align_page
+
+    r = align_page(_page("あいたまへるか"), "あい給へるか", 0, AlignParams())  # kana boxes over the text's kanji
+    assert [b.label for b in r.boxes] == list("あいたまへるか") and all(b.status == "accepted" for b in r.boxes)
+    assert [b.text_pos for b in r.boxes] == [0, 1, 2, 2, 3, 4, 5]
+    r = align_page(_page("あい心へるか"), "あいこころへるか", 0, AlignParams())  # a kanji box over the text's kana
+    assert [b.label for b in r.boxes] == list("あい心へるか") and r.boxes[2].text_pos == 2
+    r = align_page(_page("あいやまへるか"), "あい給へるか", 0, AlignParams())  # no reading of 給: not labelled
+    assert r.boxes[2].label == "" and r.boxes[3].label == ""

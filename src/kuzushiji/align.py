@@ -18,7 +18,8 @@ from typing import Callable
 import numpy as np
 
 from .structures import Page
-from .vocab import JIBO_WEIGHT, RARE, char_to_code, code_to_char, default_vocabulary, jibo_sources, reading_key
+from .vocab import (JIBO_WEIGHT, LONGEST, RARE, char_to_code, code_to_char, default_vocabulary, jibo_sources,
+                    kanji_readings, reading_key)
 
 REPEAT_MARKS = {"ゝ", "ゞ", "々", "〱", "〲", "ヽ", "ヾ"}
 DROP = set("。、．，・△▲○◯「」『』（）()〔〕＄$ 　\t\r\n")
@@ -44,6 +45,8 @@ class AlignParams:
     min_run: int = 2         # accepted boxes lie in runs of at least this many consecutive matches
     window: int = 3          # ... with a box agreeing with the text within +-window on each side,
     min_prob: float = 0.05   # agreeing = classifier probability of the text character at least this
+    spell: float = 2.0       # a kanji over the kana of its reading, either copy (給 / たまふ), plus the readings' cost
+    spell_prob: float = 0.3  # a spelled box is accepted with at least this probability of its label, next to an accepted box
     search: int = 6000       # text characters searched beyond the previous page's end
     first_window: int = 50_000  # the first page is looked for in windows of this many characters
     jump: float = 0.005      # cost per character between where a page starts and where the last one ended
@@ -58,7 +61,7 @@ class AlignedBox:
     text_pos: int = -1       # index into the normalized text, -1 if none
     label: str = ""          # the character it is labelled with ("" if none)
     prob: float = 0.0        # classifier probability of the text character's reading
-    status: str = "extra"    # accepted | matched | mismatch | merge | split | extra
+    status: str = "extra"    # accepted | matched | mismatch | merge | split | spelled | extra
 
 
 @dataclass
@@ -97,6 +100,65 @@ def _box_evidence(page: Page, order: list[int], keys: dict[str, int], jibo_weigh
     return np.minimum(ev, 1.0), rep
 
 
+def _spellings(page: Page, order: list[int], text: str, tkey: str, ev: np.ndarray, keys: dict[str, int],
+               p: AlignParams, min_prob: float = 0.1) -> Spellings:
+    """Where one copy writes a kanji and the other a kana spelling of its reading (:func:`kanji_readings`): per
+    last box (reading order), the moves ``(text start, text characters, cost, boxes)`` of a kanji box (a candidate
+    of probability >= ``min_prob``) over its reading in the text (``tkey``: the text's reading keys), and of kana
+    boxes (each reading its kana with probability >= ``min_prob`` on average) over a kanji of the text."""
+    readings = kanji_readings()
+    out: Spellings = {}
+    for r, i in enumerate(order):
+        best: dict[tuple[int, int], float] = {}
+        for cand in page.chars[i].candidates:
+            ch = code_to_char(cand.code) if cand.code != RARE else ""
+            if cand.prob < min_prob or ch not in readings:
+                continue
+            for s in readings[ch]:
+                at = tkey.find(s)
+                while at >= 0:
+                    best[at, len(s)] = min(best.get((at, len(s)), np.inf), -np.log(cand.prob))
+                    at = tkey.find(s, at + 1)
+        out.setdefault(r, []).extend((j, n, c, 1) for (j, n), c in best.items())
+    cost = -np.log(np.maximum(ev, p.floor))  # (boxes, reading keys)
+    runs: dict[str, list[tuple[int, float]]] = {}  # reading -> (first box, cost) of the box runs that read it
+    for j, ch in enumerate(text):
+        for s in readings.get(ch, ()):
+            n = len(s)
+            if n > len(order):
+                continue
+            if s not in runs:
+                c = sum(cost[k: len(order) - n + 1 + k, keys[s[k]]] for k in range(n))
+                runs[s] = [(int(b), float(c[b])) for b in np.nonzero(c <= -n * np.log(min_prob))[0]]
+            for b, c in runs[s]:
+                out.setdefault(b + n - 1, []).append((j, 1, c, n))
+    return out
+
+
+def _spelled_labels(page: Page, chars: list[int], text: str, tkey: str, ev: np.ndarray, keys: dict[str, int]
+                    ) -> list[tuple[str, float]]:
+    """Labels of a spelling move's boxes (``chars``, page indices) at ``text`` (from its first character) and their
+    probabilities: one kanji box over the text's kana: the box's kanji whose reading the text spells; kana boxes over
+    the text's kanji: the kana of the best-read reading of that kanji, each as the box's candidate that reads so.
+    Empty when none fits."""
+    readings = kanji_readings()
+    if len(chars) == 1:
+        fits = [c for c in page.chars[chars[0]].candidates if c.code != RARE
+                and any(tkey.startswith(s) for s in readings.get(code_to_char(c.code), ()))]
+        best = max(fits, key=lambda c: c.prob, default=None)
+        return [(code_to_char(best.code), best.prob)] if best else []
+    options = [s for s in readings.get(text[:1], ()) if len(s) == len(chars) and all(k in keys for k in s)]
+    if not options:
+        return []
+    s = max(options, key=lambda s: sum(np.log(max(ev[b, keys[k]], 1e-9)) for b, k in enumerate(s)))
+    out = []
+    for b, (i, k) in enumerate(zip(chars, s)):
+        same = [c for c in page.chars[i].candidates if c.code != RARE and reading_key(code_to_char(c.code)) == k]
+        label = code_to_char(max(same, key=lambda c: c.prob).code) if same else k
+        out.append((label, float(min(ev[b, keys[k]], 1.0))))
+    return out
+
+
 def reading_keys(text: str) -> list[str]:
     """The reading key of every character of a normalized text; an iteration mark reads as the
     character before it."""
@@ -114,16 +176,22 @@ def _text_arrays(text: str, keys: dict[str, int]) -> tuple[np.ndarray, np.ndarra
     return ids, repeat
 
 
-def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | None = None
-                   ) -> tuple[float, list[tuple[str, int, int]]]:
+Spellings = dict[int, list[tuple[int, int, float, int]]]
+
+
+def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | None = None,
+                   spellings: Spellings | None = None) -> tuple[float, list[tuple[str, int, int]]]:
     """Semi-global alignment of N boxes (rows of ``sub``, costs ``(N, M)``) with M text characters: free
-    text before and after, every box consumed. Returns the cost and the operations
-    ``(op, box_index, text_index)`` in order, ``op`` one of match / extra / skip / merge / split."""
+    text before and after, every box consumed. ``spellings`` (:func:`_spellings`): per last box, moves
+    ``(text start, text characters, cost, boxes)`` where one copy writes a kanji and the other its reading in kana.
+    Returns the cost and the operations ``(op, box_index, text_index)`` in order, ``op`` one of match / extra /
+    skip / merge / split / spell (each box of the move, with the move's first text character)."""
     N, M = sub.shape
     INF = 1e18
     D = np.full((N + 1, M + 1), INF)
     D[0] = 0.0 if start_cost is None else start_cost  # the page may start anywhere in the text (at a price)
-    move = np.zeros((N + 1, M + 1), np.int8)  # 1 match, 2 extra box, 3 merge, 4 split
+    move = np.zeros((N + 1, M + 1), np.int8)  # 1 match, 2 extra box, 3 merge, 4 split, 5 spell
+    spans = np.zeros((N + 1, M + 1), np.int8)  # spell: boxes * 8 + text characters
     gapsrc = np.zeros((N + 1, M + 1), np.int32)  # where a run of skipped text characters began
     j = np.arange(M + 1)
     for i in range(1, N + 1):
@@ -138,6 +206,10 @@ def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | Non
             better = vals < seg
             seg[better] = vals[better]
             move[i, shift:][better] = code
+        for j0, length, cost, nb in (spellings or {}).get(i - 1, ()):
+            v = D[i - nb, j0] + cost + p.spell
+            if v < E[j0 + length]:
+                E[j0 + length], move[i, j0 + length], spans[i, j0 + length] = v, 5, nb * 8 + length
         # skipped text characters: D[i, j] = min_k E[k] + (j - k) * gap_text
         shifted = E - j * p.gap_text
         best = np.minimum.accumulate(shifted)
@@ -163,6 +235,10 @@ def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | Non
         elif m == 3:
             ops.append(("merge", i - 1, jj - 2))
             i, jj = i - 1, jj - 2
+        elif m == 5:
+            nb, length = divmod(int(spans[i, jj]), 8)
+            ops += [("spell", b, jj - length) for b in range(i - 1, i - nb - 1, -1)]
+            i, jj = i - nb, jj - length
         else:
             ops.append(("split", i - 2, jj - 1))
             i, jj = i - 2, jj - 1
@@ -177,6 +253,10 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
     order = [i for col in page.columns for i in col.chars]
     keys: dict[str, int] = {}
     tids, trep = _text_arrays(text, keys)
+    readings = kanji_readings()
+    for ch in set(text):  # the kana of the text's kanji's readings: evidence for spellings
+        for k in "".join(readings.get(ch, ())):
+            keys.setdefault(k, len(keys))
     ev, rep = _box_evidence(page, order, keys, p.jibo_weight)
     prob = ev[:, tids] + rep[:, None] * trep[None, :]  # (N, M)
     sub = -np.log(np.maximum(prob, p.floor))
@@ -187,8 +267,10 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
     if not order or not text:
         return PageAlignment(page.image_id, offset, offset, boxes)
     start = None if expected is None else p.jump * np.abs(np.arange(len(text) + 1) + offset - expected)
-    cost, ops = align_sequence(sub, p, start)
+    tkey = "".join(reading_keys(text))
+    cost, ops = align_sequence(sub, p, start, _spellings(page, order, text, tkey, ev, keys, p))
     matched: list[tuple[int, int]] = []
+    spelled: dict[int, list[int]] = {}  # text start -> its spelled boxes
     for op, i, j in ops:
         if op == "match":
             boxes[i].text_pos, boxes[i].prob = offset + j, float(min(prob[i, j], 1.0))
@@ -199,6 +281,9 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
             boxes[i].text_pos = offset + j
             if op == "split":
                 boxes[i + 1].status, boxes[i + 1].text_pos = op, offset + j
+        elif op == "spell":
+            boxes[i].status, boxes[i].text_pos = "spelled", offset + j
+            spelled.setdefault(j, []).append(i)
     # runs of consecutive matches (next box with the next text character)
     run_id = np.zeros(len(matched), np.int64)
     for k in range(1, len(matched)):
@@ -216,6 +301,13 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
         if (good[k] and (left.any() or right.any())) or (left.any() and right.any()):
             boxes[i].status = "accepted"
             boxes[i].label = text[j]  # as the text writes it: CODH labels the reading (が where the page has か)
+    for j, group in spelled.items():  # as the page writes it, where a box next to it is accepted
+        labels = _spelled_labels(page, [order[i] for i in group], text[j:j + LONGEST], tkey[j:j + LONGEST], ev[group],
+                                 keys)
+        near = [b for b in (group[0] - 1, group[-1] + 1) if 0 <= b < len(boxes)]
+        if labels and min(q for _, q in labels) >= p.spell_prob and any(boxes[b].status == "accepted" for b in near):
+            for i, (label, q) in zip(group, labels):
+                boxes[i].status, boxes[i].label, boxes[i].prob = "accepted", label, q
     spans = [b.text_pos for b in boxes if b.text_pos >= 0]
     start, end = (min(spans), max(spans) + 1) if spans else (offset, offset)
     return PageAlignment(page.image_id, start, end, boxes, cost / len(order))

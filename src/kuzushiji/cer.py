@@ -3,19 +3,15 @@
 Two copies of one work do not spell alike. :func:`reading` removes what does not change the reading (dakuten,
 katakana, small kana, hentaigana, iteration marks, ligatures, transcription marks); :func:`spelling_distance` also
 lets a kanji on either side stand for a kana spelling of one of its readings (給 = たまふ, 聞 = きこ, 心 = こころ),
-from KANJIDIC's readings (``data/kanji_readings.tsv``, CC BY-SA 3.0, EDRDG).
+from KANJIDIC's readings (:func:`kuzushiji.vocab.kanji_readings`).
 """
 from __future__ import annotations
-
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
 from .align import normalize_text, reading_keys
-from .vocab import reading_key
+from .vocab import LONGEST, SHORTEST, kanji_readings
 
-SHORTEST, LONGEST = 2, 4  # kana one kanji may stand for (きこ ... たまふ, こころ; not one kana: 日 = ひ by chance)
 LIGATURES = str.maketrans({"ゟ": "より", "ヿ": "こと"})  # one label, two kana (both in the Kaggle vocabulary)
 
 
@@ -37,30 +33,6 @@ def edit_distance(a: str, b: str) -> int:
             cur[j] = min(sub[j - 1], prev[j] + 1, cur[j - 1] + 1)
         prev = cur
     return int(prev[-1])
-
-
-@lru_cache(maxsize=1)
-def kanji_readings() -> dict[str, frozenset[str]]:
-    """Kanji -> the kana strings (reading keys) a copy may write for it: each on reading in hiragana; each kun
-    reading's stem alone and with every prefix of its okurigana, a final う also as ふ (historical kana: たまふ);
-    ``SHORTEST`` to ``LONGEST`` kana long."""
-    out: dict[str, frozenset[str]] = {}
-    with resources.files("kuzushiji").joinpath("data/kanji_readings.tsv").open(encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("#"):
-                continue
-            kanji, _, readings = line.rstrip("\n").partition("\t")
-            forms = set()
-            for r in readings.split():
-                stem, _, okuri = r.partition(".")
-                forms.add(stem)
-                for i in range(1, len(okuri) + 1):
-                    forms.add(stem + okuri[:i])
-                    if okuri[:i].endswith("う"):
-                        forms.add(stem + okuri[:i - 1] + "ふ")
-            keys = {"".join(map(reading_key, s)) for s in forms}
-            out[kanji] = frozenset(k for k in keys if SHORTEST <= len(k) <= LONGEST)
-    return out
 
 
 def spelling_distance(hyp: str, ref: str, readings: dict[str, frozenset[str]] | None = None) -> int:

@@ -109,6 +109,33 @@ def reading_key(ch: str) -> str:
     return SMALL.get(base, base)
 
 
+SHORTEST, LONGEST = 2, 4  # kana one kanji may stand for (きこ ... たまふ, こころ; not one kana: 日 = ひ by chance)
+
+
+@lru_cache(maxsize=1)
+def kanji_readings() -> dict[str, frozenset[str]]:
+    """Kanji -> the kana strings (reading keys) a copy may write for it: each on reading in hiragana; each kun
+    reading's stem alone and with every prefix of its okurigana, a final う also as ふ (historical kana: たまふ);
+    ``SHORTEST`` to ``LONGEST`` kana long. From ``data/kanji_readings.tsv`` (KANJIDIC, CC BY-SA 3.0, EDRDG)."""
+    out: dict[str, frozenset[str]] = {}
+    with resources.files("kuzushiji").joinpath("data/kanji_readings.tsv").open(encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            kanji, _, readings = line.rstrip("\n").partition("\t")
+            forms = set()
+            for r in readings.split():
+                stem, _, okuri = r.partition(".")
+                forms.add(stem)
+                for i in range(1, len(okuri) + 1):
+                    forms.add(stem + okuri[:i])
+                    if okuri[:i].endswith("う"):
+                        forms.add(stem + okuri[:i - 1] + "ふ")
+            keys = {"".join(map(reading_key, s)) for s in forms}
+            out[kanji] = frozenset(k for k in keys if SHORTEST <= len(k) <= LONGEST)
+    return out
+
+
 @lru_cache(maxsize=1)
 def jibo_sources() -> dict[str, set[str]]:
     """Source kanji -> the kana they are written for (the 字母 table, inverted)."""
