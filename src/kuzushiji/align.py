@@ -5,8 +5,9 @@ sequence with the text by dynamic programming. Substitutions cost ``-log P(text 
 the classifier, compared by reading (dakuten-insensitive, katakana = hiragana, small = large kana,
 hentaigana = their kana, a 字母 kanji = weak evidence for its kana, iteration marks = the repeated
 character); gaps skip extra boxes or text the page lacks; merges and splits keep the path on track
-where one box covers two characters or one character is cut in two. A box is accepted only inside a
-run of matched boxes whose classifier readings agree with the text.
+where one box covers two characters or one character is cut in two, and spellings where one copy writes a
+kanji and the other the kana of its reading (給 / たまふ). A box is accepted only inside a run of matched
+boxes whose classifier readings agree with the text, or spelled next to an accepted one.
 """
 from __future__ import annotations
 
