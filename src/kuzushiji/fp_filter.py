@@ -92,7 +92,8 @@ class FPFilter:
     def predict(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
             return np.zeros(0, np.float32)
-        return np.mean([b.predict(features) for b in self.boosters], axis=0).astype(np.float32)
+        # one thread: a page has a few hundred boxes, and OpenMP threads would compete with onnxruntime's
+        return np.mean([b.predict(features, num_threads=1) for b in self.boosters], axis=0).astype(np.float32)
 
     def keep(self, features: np.ndarray) -> np.ndarray:
         return self.predict(features) >= self.threshold
