@@ -47,7 +47,7 @@ class AlignParams:
     window: int = 3          # ... with a box agreeing with the text within +-window on each side,
     min_prob: float = 0.05   # agreeing = classifier probability of the text character at least this
     spell: float = 2.0       # a kanji over the kana of its reading, either copy (給 / たまふ), plus the readings' cost
-    spell_prob: float = 0.3  # a spelled box is accepted with at least this probability of its label, next to an accepted box
+    spell_prob: float = 0.3  # spelled boxes are accepted next to an accepted box, each this sure of its label
     search: int = 6000       # text characters searched beyond the previous page's end
     first_window: int = 50_000  # the first page is looked for in windows of this many characters
     jump: float = 0.005      # cost per character between where a page starts and where the last one ended
@@ -101,12 +101,15 @@ def _box_evidence(page: Page, order: list[int], keys: dict[str, int], jibo_weigh
     return np.minimum(ev, 1.0), rep
 
 
+Spellings = dict[int, list[tuple[int, int, float, int]]]  # last box -> (text start, characters, cost, boxes)
+
+
 def _spellings(page: Page, order: list[int], text: str, tkey: str, ev: np.ndarray, keys: dict[str, int],
                p: AlignParams, min_prob: float = 0.1) -> Spellings:
     """Where one copy writes a kanji and the other a kana spelling of its reading (:func:`kanji_readings`): per
     last box (reading order), the moves ``(text start, text characters, cost, boxes)`` of a kanji box (a candidate
     of probability >= ``min_prob``) over its reading in the text (``tkey``: the text's reading keys), and of kana
-    boxes (each reading its kana with probability >= ``min_prob`` on average) over a kanji of the text."""
+    boxes (reading their kana with a geometric-mean probability >= ``min_prob``) over a kanji of the text."""
     readings = kanji_readings()
     out: Spellings = {}
     for r, i in enumerate(order):
@@ -175,9 +178,6 @@ def _text_arrays(text: str, keys: dict[str, int]) -> tuple[np.ndarray, np.ndarra
     ids = np.array([keys.setdefault(k, len(keys)) for k in rk], np.int64)
     repeat = np.array([ch in REPEAT_MARKS or (j > 0 and k == rk[j - 1]) for j, (ch, k) in enumerate(zip(text, rk))], bool)
     return ids, repeat
-
-
-Spellings = dict[int, list[tuple[int, int, float, int]]]
 
 
 def align_sequence(sub: np.ndarray, p: AlignParams, start_cost: np.ndarray | None = None,
