@@ -4,11 +4,17 @@ the accepted labels per side plus the text CER of the recognizer on a held-out b
     python bench/align.py [--shared ../shared/data] [--held-out 8]
     python bench/align.py --cer-only --classifier a.onnx --classifier b.onnx --memory a_memory.npz  # other models
     python bench/align.py --loo runs/accuracy_onnx6 --loo-classifiers G,K --memory-source work/genji_align2
+    python bench/align.py --floor genji_aligned   # the spelling floor, from `kuzushiji align` output of the manuscript
 
 ``--loo DIR``: each dev page aligned with its fold's models (``DIR/det1_<page>.onnx``, ``DIR/cls_<name>_<page>.onnx``
 as ``bench/accuracy.py --cache`` exports them: trained without that page) and the fold's glyph memory (its 3 other
 pages and ``--memory-source`` folders); the acceptance rule (48 settings of min_run x window x min_prob) is chosen per
 fold, the most labels at precision >= 0.97 on the other 3 pages, and applied to the page.
+
+``--floor DIR``: an estimate of the CER a perfect reader would still get against the Genji text, from an alignment
+of manuscript sides (``DIR/alignment.csv``, ``DIR/pages.csv``): each side's text rebuilt as the page writes it
+(accepted labels; a confident reading, p >= 0.9, where a box disagrees with the text or is extra; the text where
+unsure; a text character without a box kept, as a missed box) and compared with its span of the text.
 
 Dev pages (book 100241706, 4 pages, 392 truth boxes) are aligned with the book's column text; a label is
 correct when its centre lies strictly inside a truth box with the same code. The manuscript (book
@@ -45,10 +51,13 @@ def main() -> None:
     ap.add_argument("--loo", help="folder of fold models: dev-page alignment leave-one-page-out (see above)")
     ap.add_argument("--loo-classifiers", default="G,K", help="the fold classifiers' names in --loo")
     ap.add_argument("--memory-source", action="append", default=[], help="labelled folders in each fold's memory")
+    ap.add_argument("--floor", help="an alignment folder of manuscript sides: estimate the spelling floor (see above)")
     a = ap.parse_args()
     S = Path(a.shared)
     if a.loo:
         return loo_alignment(S, a)
+    if a.floor:
+        return spelling_floor(S, Path(a.floor))
     align_rec = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False)  # as `kuzushiji align` reads
     if a.cer_only:
         return held_out_cer(S, a, align_rec)
@@ -114,6 +123,45 @@ def loo_alignment(S: Path, a: argparse.Namespace, target: float = 0.97) -> None:
           f"({acc} accepted of {n}); the default rule on all pages: {d[0]:.3f} / {d[1]:.3f}")
 
 
+def spelling_floor(S: Path, folder: Path, sure: float = 0.9) -> None:
+    """The CER of the aligned sides' text as the pages write it (rebuilt from the alignment) against the Genji text."""
+    text = Aligner("\n".join(genji_v01(S))).text
+    rows: dict[str, list[dict]] = {}
+    for r in csv.DictReader(open(folder / "alignment.csv", encoding="utf-8")):
+        rows.setdefault(r["image_id"], []).append(r)
+    dist = spelled = n = 0
+    for page in csv.DictReader(open(folder / "pages.csv", encoding="utf-8")):
+        start, end = int(page["text_start"]), int(page["text_end"])
+        written: list[tuple[int, str]] = []  # (text position or -1, what the page writes there)
+        for r in rows.get(page["image_id"], []):
+            j, st, confident = int(r["text_pos"]), r["status"], float(r["pred_prob"]) >= sure
+            if st == "accepted":
+                written.append((j, r["char"]))
+            elif st in ("matched", "mismatch", "spelled") or (st == "split" and (j, text[j]) not in written):
+                written.append((j, r["pred"] if confident and st != "split" else text[j]))
+            elif st == "merge":
+                written.append((j, text[j: j + 2]))
+            elif st == "extra" and confident:
+                written.append((-1, r["pred"]))
+        out, pos = [], start
+        for j, ch in written:
+            if j >= pos:  # text characters before it that no box covers: a missed box
+                out.append(text[pos:j])
+                pos = j + 1
+            out.append(ch)
+        out.append(text[pos:end])
+        hyp, ref = reading("".join(out)), reading(text[start:end])
+        dist, spelled, n = dist + edit_distance(hyp, ref), spelled + spelling_distance(hyp, ref), n + len(ref)
+    print(f"{len(rows)} sides, {n} text characters: the pages as written against the text, CER {dist / n:.3f} "
+          f"(kanji = a kana spelling of its reading: {spelled / n:.3f})")
+
+
+def genji_v01(S: Path) -> list[str]:
+    """The lines of Genji volume V01 (the manuscript's text)."""
+    return [r["text"] for r in csv.DictReader(open(S / "genji_transcription/genji_text_lines.csv", encoding="utf-8"))
+            if r["vol"] == "V01"]
+
+
 def right_label(b, truth: list) -> bool:
     """An accepted label is right when its box centre lies strictly inside a truth box with the same code."""
     code = label_code(b.label)
@@ -124,9 +172,7 @@ def right_label(b, truth: list) -> bool:
 def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_sides: bool = False) -> None:
     """The manuscript walked in order (with ``train_sides``: its labels counted), the held-out block's CER in both
     modes with the bundled models or the given ones."""
-    lines = [r["text"] for r in csv.DictReader(open(S / "genji_transcription/genji_text_lines.csv", encoding="utf-8"))
-             if r["vol"] == "V01"]
-    aligner = Aligner("\n".join(lines))
+    aligner = Aligner("\n".join(genji_v01(S)))
     sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))
     train, held = sides[: -a.held_out], sides[-a.held_out:]
     accepted = boxes = 0
