@@ -48,3 +48,17 @@ def test_show(dev_pages, tmp_path):
     from PIL import Image
     im = Image.open(out)
     assert max(im.size) == 800
+
+
+def test_cer_command(tmp_path, capsys):
+    hyp, ref = tmp_path / "page.txt", tmp_path / "ref.txt"
+    hyp.write_text("御心ちに\nいとあはれ", encoding="utf-8")
+    ref.write_text("御こころちにいとあはれ", encoding="utf-8")
+    assert main(["cer", str(hyp), str(ref)]) == 0
+    assert "CER 0.2727 (3 edits" in capsys.readouterr().out  # 心 for こころ: 1 substitution, 2 insertions
+    assert main(["cer", str(hyp), str(ref), "--spelling"]) == 0
+    assert "CER 0.0000 (0 edits" in capsys.readouterr().out
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00")
+    assert main(["cer", str(tmp_path / "bad.txt"), str(ref)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.txt" in err[0]

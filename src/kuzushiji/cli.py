@@ -21,6 +21,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cer(args: argparse.Namespace) -> int:
+    from .cer import edit_distance, reading, spelling_distance
+
+    texts = []
+    for path in (args.hyp, args.ref):
+        try:
+            texts.append(reading(Path(path).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as e:
+            raise DataError(path, f"cannot read the text as UTF-8 ({e.__class__.__name__})") from None
+    hyp, ref = texts
+    if not ref:
+        raise DataError(args.ref, "the reference has no characters")
+    d = spelling_distance(hyp, ref) if args.spelling else edit_distance(hyp, ref)
+    what = "kanji = a kana spelling of its reading" if args.spelling else "strict"
+    print(f"CER {d / len(ref):.4f} ({d} edits, {len(hyp)} characters read, {len(ref)} in the reference; "
+          f"after reading normalisation, {what})")
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from .evaluate import read_labels_for_image
     from .io.atomic import atomic_save_image
@@ -48,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--summary", action="store_true", help="print only the overall line")
     e.add_argument("--no-vocab-check", action="store_true", help="accept codes outside the 4,787-code vocabulary")
     e.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser("cer", help="character error rate of page text against a transcription")
+    c.add_argument("hyp", help="recognized text (UTF-8, e.g. recognize's .txt; line breaks ignored)")
+    c.add_argument("ref", help="the transcription of the same pages (UTF-8)")
+    c.add_argument("--spelling", action="store_true", help="a kanji also matches a kana spelling of its reading "
+                                                          "(給 = たまふ): for a transcription of another copy")
+    c.set_defaults(func=cmd_cer)
 
     s = sub.add_parser("show", help="draw boxes or points with their modern characters on a page")
     s.add_argument("image")
