@@ -41,6 +41,11 @@ def test_box_features_and_filter_round_trip(tmp_path):
     filt.save(tmp_path / "f.json")
     again = FPFilter.load(tmp_path / "f.json")
     assert np.array_equal(again.predict(x[360:]), p) and again.threshold == filt.threshold
+    assert len(again.boosters) == 5  # seeds averaged
+    one = json.loads((tmp_path / "f.json").read_text())  # a filter saved before seeds: one "model"
+    one["model"] = one.pop("models")[0]
+    (tmp_path / "one.json").write_text(json.dumps(one))
+    assert len(FPFilter.load(tmp_path / "one.json").boosters) == 1
     assert box_features(np.zeros((0, 5)), np.zeros((0, 3)), np.zeros((0, 3), int), np.zeros(0, int), [], np.zeros(0),
                         10, 10).shape == (0, len(FEATURES))
     bad = tmp_path / "bad.json"

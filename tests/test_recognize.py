@@ -105,3 +105,14 @@ def test_nested_boxes_dropped():
     kept = drop_nested(boxes, 0.6)
     assert sorted(kept[:, 4].tolist()) == pytest.approx([0.7, 0.8, 0.9])
     assert len(drop_nested(boxes[:1], 0.6)) == 1 and len(drop_nested(boxes[:0], 0.6)) == 0
+
+
+def test_recognizer_nested_setting(page_path):
+    """The modes drop nested boxes by default; ``nested=0`` keeps every box the detector finds."""
+    from kuzushiji.predictor import NESTED, Recognizer
+    from kuzushiji.io.image import read_page
+
+    _, gray = read_page(page_path)
+    keep_all, default = Recognizer(nested=0), Recognizer()
+    assert default.nested == NESTED > 0 and keep_all.nested == 0
+    assert len(default.detect(gray)) <= len(keep_all.detect(gray))
