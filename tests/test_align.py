@@ -100,3 +100,13 @@ def test_kanji_and_its_kana_spelling_align_and_label_what_the_page_writes():
     assert [b.label for b in r.boxes] == list("あい心へるか") and r.boxes[2].text_pos == 2
     r = align_page(_page("あいやまへるか"), "あい給へるか", 0, AlignParams())  # no reading of 給: not labelled
     assert r.boxes[2].label == "" and r.boxes[3].label == ""
+
+
+def test_a_page_with_too_few_accepted_boxes_keeps_none():
+    """Fewer accepted boxes than ``min_page_share`` of the page's boxes are chance: none is kept (nor moves the walk)."""
+    from kuzushiji.align import align_page
+
+    page, text = _page("あいうえお山"), "あいうえお"  # お and 山 aligned as one character cut in two
+    assert len(align_page(page, text, 0, AlignParams()).accepted) == 4
+    r = align_page(page, text, 0, AlignParams(min_page_share=0.9))
+    assert not r.accepted and [b.status for b in r.boxes[:4]] == ["unsure"] * 4

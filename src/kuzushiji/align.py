@@ -48,6 +48,7 @@ class AlignParams:
     min_prob: float = 0.05   # agreeing = classifier probability of the text character at least this
     spell: float = 2.0       # a kanji over the kana of its reading, either copy (給 / たまふ), plus the readings' cost
     spell_prob: float = 0.3  # spelled boxes are accepted next to an accepted box, each this sure of its label
+    min_page_share: float = 0.05  # a page with fewer accepted boxes than this share keeps none and does not move the walk
     search: int = 6000       # text characters searched beyond the previous page's end
     first_window: int = 50_000  # the first page is looked for in windows of this many characters
     jump: float = 0.005      # cost per character between where a page starts and where the last one ended
@@ -62,7 +63,7 @@ class AlignedBox:
     text_pos: int = -1       # index into the normalized text, -1 if none
     label: str = ""          # the character it is labelled with ("" if none)
     prob: float = 0.0        # classifier probability of the text character's reading
-    status: str = "extra"    # accepted | matched | mismatch | merge | split | spelled | extra
+    status: str = "extra"    # accepted | matched | mismatch | merge | split | spelled | unsure | extra
 
 
 @dataclass
@@ -309,6 +310,10 @@ def align_page(page: Page, text: str, offset: int, p: AlignParams, expected: int
         if labels and min(q for _, q in labels) >= p.spell_prob and any(boxes[b].status == "accepted" for b in near):
             for i, (label, q) in zip(group, labels):
                 boxes[i].status, boxes[i].label, boxes[i].prob = "accepted", label, q
+    accepted = [b for b in boxes if b.status == "accepted"]
+    if len(accepted) < p.min_page_share * len(boxes):  # a few short runs by chance: the page is not in this text
+        for b in accepted:
+            b.status, b.label = "unsure", ""
     spans = [b.text_pos for b in boxes if b.text_pos >= 0]
     start, end = (min(spans), max(spans) + 1) if spans else (offset, offset)
     return PageAlignment(page.image_id, start, end, boxes, cost / len(order))
@@ -363,7 +368,7 @@ def alignment_rows(r: PageAlignment) -> list[list]:
 
 
 def summary_row(r: PageAlignment, text: str) -> list:
-    matched = sum(b.status in ("matched", "accepted", "mismatch") for b in r.boxes)
+    matched = sum(b.status in ("matched", "accepted", "mismatch", "unsure") for b in r.boxes)
     return [r.image_id, r.start, r.end, len(r.boxes), matched, len(r.accepted), f"{r.cost:.3f}",
             text[r.start: r.start + 20]]
 
