@@ -5,6 +5,7 @@ the accepted labels per side plus the text CER of the recognizer on a held-out b
     python bench/align.py --cer-only --classifier a.onnx --classifier b.onnx --memory a_memory.npz  # other models
     python bench/align.py --loo runs/accuracy_onnx6 --loo-classifiers G,K --memory-source work/genji_align2
     python bench/align.py --floor genji_aligned   # the spelling floor, from `kuzushiji align` output of the manuscript
+    python bench/align.py --cer-only --validation --memory work/memory_noval.npz --head-weight 0 0.2 0.4
 
 ``--loo DIR``: each dev page aligned with its fold's models (``DIR/det1_<page>.onnx``, ``DIR/cls_<name>_<page>.onnx``
 as ``bench/accuracy.py --cache`` exports them: trained without that page) and the fold's glyph memory (its 3 other
@@ -22,6 +23,12 @@ correct when its centre lies strictly inside a truth box with the same code. The
 for labels: their text span is found by the same walk and the recognizer's page text is compared with it
 after reading normalisation (no dakuten, hiragana, large kana, iteration marks spelled out), and again with a
 kanji matching a kana spelling of its reading (``kuzushiji.cer.spelling_distance``: 給 = たまふ).
+
+``--validation``: the block of ``--held-out`` sides just before the held-out block (00026_1 .. 00029_2 with the
+defaults) instead, to choose settings on (its glyph memory must leave those sides out: ``--memory``); the held-out
+block is then not read at all. ``--head-weight`` lists the hand head's shares to read with (default: the mode's).
+The text spans are always found with the bundled models without the hand head, so every setting is compared
+with the same reference.
 """
 from __future__ import annotations
 
@@ -47,7 +54,9 @@ def main() -> None:
     ap.add_argument("--detector", action="append", help="read the block with these detectors (default: bundled)")
     ap.add_argument("--classifier", action="append", help="... and classifiers (default: bundled), with the bundled "
                                                           "filters and --memory (the first classifier's)")
-    ap.add_argument("--memory", help="glyph memory of the first --classifier")
+    ap.add_argument("--memory", help="glyph memory of the first --classifier (or of the bundled one)")
+    ap.add_argument("--validation", action="store_true", help="the block before the held-out one (see above)")
+    ap.add_argument("--head-weight", type=float, nargs="+", help="the hand head's shares to compare (default: mode's)")
     ap.add_argument("--loo", help="folder of fold models: dev-page alignment leave-one-page-out (see above)")
     ap.add_argument("--loo-classifiers", default="G,K", help="the fold classifiers' names in --loo")
     ap.add_argument("--memory-source", action="append", default=[], help="labelled folders in each fold's memory")
@@ -58,7 +67,7 @@ def main() -> None:
         return loo_alignment(S, a)
     if a.floor:
         return spelling_floor(S, Path(a.floor))
-    align_rec = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False)  # as `kuzushiji align` reads
+    align_rec = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False, head_weight=0.0)  # as `kuzushiji align` reads
     if a.cer_only:
         return held_out_cer(S, a, align_rec)
 
@@ -174,6 +183,8 @@ def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_si
     modes with the bundled models or the given ones."""
     aligner = Aligner("\n".join(genji_v01(S)))
     sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))
+    if a.validation:
+        sides = sides[: -a.held_out]
     train, held = sides[: -a.held_out], sides[-a.held_out:]
     accepted = boxes = 0
     for p in train:
@@ -184,16 +195,17 @@ def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_si
         print(f"manuscript, {len(train)} training sides ({train[0].stem} .. {train[-1].stem}): {boxes} boxes, "
               f"{accepted} accepted labels ({accepted / max(boxes, 1):.1%})")
     held_spans = [aligner.align(align_rec.recognize(p)) for p in held]
-    for mode in ("fast", "accurate"):
+    block = "validation" if a.validation else "held-out"
+    for mode, share in product(("fast", "accurate"), a.head_weight or [None]):
         if a.detector or a.classifier:
             rec = Recognizer(a.detector, a.classifier, mode=mode, fp_filter=asset_path(MODES[mode]["fp_filter"]),
-                             memory=a.memory if a.classifier else None)
+                             memory=a.memory if a.classifier else None, head_weight=share)
         else:
-            rec = Recognizer(mode=mode)
+            rec = Recognizer(mode=mode, memory=a.memory, head_weight=share)
         cer, n_read, n_ref, kanji_cer = block_cer(rec, held, aligner.text, held_spans, spelling=True)
-        print(f"manuscript held-out block {held[0].stem} .. {held[-1].stem} (text {held_spans[0].start}-"
-              f"{max(r.end for r in held_spans)}), {mode} mode: {n_read} characters read, {n_ref} in the reference, "
-              f"CER {cer:.3f} (kanji = its kana spelling: {kanji_cer:.3f})")
+        print(f"manuscript {block} block {held[0].stem} .. {held[-1].stem} (text {held_spans[0].start}-"
+              f"{max(r.end for r in held_spans)}), {mode} mode, head {rec.head_weight:g}: {n_read} characters read, "
+              f"{n_ref} in the reference, CER {cer:.3f} (kanji = its kana spelling: {kanji_cer:.3f})", flush=True)
 
 
 def block_cer(rec: Recognizer, sides: list[Path], text: str, spans: list, spelling: bool = False) -> tuple:

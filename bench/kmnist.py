@@ -2,7 +2,8 @@
 classifiers that never saw KMNIST: class probabilities read as the 10 KMNIST kana (`OnnxClassifier.read_as`:
 each class counts toward the kana it reads as, a 字母 kanji at half weight, since each KMNIST class "includes
 hentaigana variants"), averaged over the classifiers, optionally times a glyph memory's vote
-(exp(beta * similarity), as in recognition; the memory holds no KMNIST glyph).
+(exp(beta * similarity), as in recognition; the memory holds no KMNIST glyph) and with its hand head's share
+mixed into each classifier's probabilities (as in recognition).
 
     python bench/kmnist.py                                   # the bundled classifiers, with and without memory
     python bench/kmnist.py --classifier a.onnx [--classifier b.onnx] [--memory m.npz]
@@ -32,16 +33,22 @@ def grid(path: str | Path = GRID) -> tuple[np.ndarray, np.ndarray]:
 
 def accuracy(classifiers: list[OnnxClassifier], images: np.ndarray, labels: np.ndarray,
              memory: GlyphMemory | None = None, beta: float = MODES["fast"]["memory_weight"],
-             jibo_weight: float = JIBO_WEIGHT) -> float:
-    """10-way accuracy of the averaged (and memory-weighted) restricted probabilities."""
+             jibo_weight: float = JIBO_WEIGHT, head_weight: float = 0.0) -> float:
+    """10-way accuracy of the averaged (and memory-weighted) restricted probabilities; ``head_weight``: the
+    memory's hand head's share of each classifier's probabilities."""
     first = classifiers[0]
     cols = [first.codes.index(c) for c in KMNIST_CODES]
-    probs, features = [], None
+    probs, features, head = [], None, None
     for c in classifiers:
         crops = np.stack([cv2.resize(255 - i, (c.size, c.size), interpolation=cv2.INTER_AREA) for i in images])
         z, f = c.run(crops)
-        probs.append(c.read_as(softmax(z), KMNIST_CODES, jibo_weight))
         features = f if features is None else features
+        p = softmax(z)
+        if head_weight and memory is not None and memory.head is not None:
+            if head is None:
+                head = memory.head_probs(features)
+            p = (1 - head_weight) * p + head_weight * head[:, [first.codes.index(code) for code in c.codes]]
+        probs.append(c.read_as(p, KMNIST_CODES, jibo_weight))
     p = np.mean(probs, 0)
     if memory is not None and features is not None:
         p = p * np.exp(beta * memory.similarity(features)[:, cols])
@@ -66,9 +73,11 @@ def main() -> None:
     rows = [(f"{Path(p).name}", [c], None) for p, c in zip(paths, clfs)]
     rows += [(" + ".join(Path(p).name for p in paths), clfs, None)] if len(clfs) > 1 else []
     rows += [(" + ".join(Path(p).name for p in paths), clfs, mem)] if mem is not None else []
-    for name, cs, m in rows:
-        acc = accuracy(cs, images, labels, m, jibo_weight=a.jibo_weight)
-        print(f"| {name} | {Path(memory).name if m is not None else '-'} | {acc:.3f} |")
+    shares = [0.0] + ([MODES["fast"]["head_weight"]] if mem is not None and mem.head is not None else [])
+    for (name, cs, m), share in ((r, s) for r in rows for s in (shares if r[2] is not None else [0.0])):
+        acc = accuracy(cs, images, labels, m, jibo_weight=a.jibo_weight, head_weight=share)
+        used = f"{Path(memory).name}" + (f", head {share:g}" if share else "") if m is not None else "-"
+        print(f"| {name} | {used} | {acc:.3f} |")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 #   second set of crops (two classifiers: the ensemble) -> pseudo-label rounds, leave-one-page-out and then with all
 #   dev pages (what counts is the longer fine-tuning) -> the manuscript realigned in the accurate mode (the glyph
 #   memory, with the dev pages) -> one Genji round for both classifiers and their folds -> bench/accuracy.py measures
-#   both modes leave-one-page-out and trains the false-positive filters -> export to ASSETS.
+#   both modes leave-one-page-out and trains the false-positive filters -> export to ASSETS, the manuscript realigned
+#   once more by the bundle for its glyph memory and hand head.
 # EVAL=1 adds the synthetic-only models' own leave-one-page-out (README, Results), which nothing later needs.
 # Every step is checkpointed and skipped when its output exists, so the script can be re-run to resume.
 set -euo pipefail
@@ -131,7 +132,13 @@ $PY bench/accuracy.py --det-loo $R/det_loo_hand --cls-loo G=$R/cls_loo_G --cls-l
 
 log "6. export the bundled models"
 cp $W/detector.onnx $W/classifier.onnx $W/classifier_2.onnx $W/lm.npz $W/fp_filter.json $W/fp_filter_fast.json "$A/"
-rm -f "$A/memory.npz"  # the glyph memory of the new classifier: dev pages + realigned manuscript
-$KZ memory $REAL $W/genji_align2 -o "$A/memory.npz" --classifier "$A/classifier.onnx"
+# the glyph memory of the new classifier: dev pages + the manuscript realigned by the bundle (read with a first
+# memory of genji_align2), and its hand head (README, "A head for the hand")
+[ -f $W/memory_r0.npz ] || $KZ memory $REAL $W/genji_align2 -o $W/memory_r0.npz --classifier "$A/classifier.onnx" --no-head
+[ -f $W/genji_align3/train.csv ] || $KZ align $(ls $SHARED/codh_pages_unlabeled/images/200010454_*.jpg | head -n -8) \
+    --text $R/rounds/v01.txt -o $W/genji_align3 --accurate --detector "$A/detector.onnx" --classifier "$A/classifier.onnx" \
+    --classifier "$A/classifier_2.onnx" --memory $W/memory_r0.npz --quiet > $R/genji_align3.log 2>&1
+rm -f "$A/memory.npz"
+$KZ memory $REAL $W/genji_align3 -o "$A/memory.npz" --classifier "$A/classifier.onnx"
 log "done: $A/{detector,classifier,classifier_2}.onnx, lm.npz, fp_filter{,_fast}.json, memory.npz"
 log "leave-one-page-out: $R/det_loo_hand/loo.json $R/cls_loo_glyphs/loo.json $R/pl/rounds.json $R/accuracy.json (EVAL=1: $R/det_loo, $R/cls_loo, $R/pipeline_loo.json)"

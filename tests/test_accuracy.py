@@ -252,3 +252,69 @@ def test_evidence_features_describe_the_chosen_character():
     assert np.allclose(plain[:, FEATURES.index("raw_prob")], plain[:, FEATURES.index("chosen_prob")])
     assert (plain[:, FEATURES.index("memory_sim")] == 0).all()
     assert np.allclose(plain[:, FEATURES.index("members_agree")], (choice == 0) | (top[:, 1] == top[:, 0]))
+
+
+def test_hand_head_fit_is_a_deterministic_softmax_over_the_remembered_classes():
+    from kuzushiji.memory import HandHead
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(5, 16))
+    labels = np.repeat(np.array([3, 7, 8, 11, 19]), 40)
+    x = centres[np.repeat(np.arange(5), 40)] + 0.3 * rng.normal(size=(200, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    head = HandHead.fit(x, labels, epochs=30)
+    assert head.weight.shape == (16, 5) and list(head.classes) == [3, 7, 8, 11, 19]
+    p = head.probs(x, 25)
+    assert p.shape == (200, 25) and np.allclose(p.sum(1), 1, atol=1e-5)
+    assert (p[:, [c for c in range(25) if c not in head.classes]] == 0).all()
+    assert (p.argmax(1) == labels).mean() > 0.95
+    assert np.array_equal(HandHead.fit(x, labels, epochs=30).weight, head.weight)
+
+
+def test_hand_head_in_memory_files_and_recognition(dev_pages, tmp_path):
+    from kuzushiji.cli import main
+    from kuzushiji.datasets.crops import from_pages
+    from kuzushiji.datasets.pages import load_pages
+    from kuzushiji.inference.classifier import OnnxClassifier
+    from kuzushiji.io.crop import READ_PAD
+    from kuzushiji.memory import GlyphMemory, HandHead
+
+    clf = OnnxClassifier(asset_path("classifier.onnx"))
+    if not clf.has_features:
+        pytest.skip("bundled classifier exported without features")
+    recs = load_pages(dev_pages)
+    mem = GlyphMemory.from_pages(clf, recs[1:], ["dev"]).with_head(epochs=20)
+    mem.save(tmp_path / "h.npz")
+    again = GlyphMemory.load(tmp_path / "h.npz")
+    assert np.array_equal(again.head.weight, mem.head.weight) and np.array_equal(again.head.classes, mem.head.classes)
+    assert mem.merged(mem).head is None  # a merged memory is fitted anew
+    crops = from_pages(recs[1:2], clf.size, progress=False, pad=READ_PAD)
+    feats = clf.run(crops.images)[1]
+    hp = again.head_probs(feats)
+    assert hp.shape == (len(crops.codes), len(clf.codes)) and np.allclose(hp.sum(1), 1, atol=1e-4)
+    assert (np.array(clf.codes)[hp.argmax(1)] == crops.codes).mean() > 0.9  # its own training glyphs
+    # head_weight is the head's share of each classifier's probabilities
+    flat = np.full((len(feats), len(clf.codes)), 1.0 / len(clf.codes), np.float32)
+    only_head = Recognizer(memory=tmp_path / "h.npz", memory_weight=0, prior_weight=0, head_weight=1.0, fp_filter=False)
+    assert np.allclose(only_head.combine([flat], [feats])[0], hp, atol=1e-5)
+    no_head = Recognizer(memory=tmp_path / "h.npz", memory_weight=0, prior_weight=0, head_weight=0.0, fp_filter=False)
+    assert np.allclose(no_head.combine([flat], [feats])[0], flat)
+    with pytest.raises(ValueError, match="head_weight"):
+        Recognizer(memory=tmp_path / "h.npz", head_weight=1.5)
+    # a head that does not fit its memory is a bad file, named in one line
+    bad = GlyphMemory(mem.features, mem.labels, mem.codes, mem.fingerprint, [],
+                      HandHead(mem.head.weight[:-1], mem.head.bias, mem.head.classes))
+    bad.save(tmp_path / "badhead.npz")
+    with pytest.raises(DataError, match="badhead.npz.*hand head"):
+        GlyphMemory.load(tmp_path / "badhead.npz")
+    # the CLI fits a head unless told not to; recognize takes its share
+    assert main(["memory", str(dev_pages), "-o", str(tmp_path / "cli.npz")]) == 0
+    assert main(["memory", str(dev_pages), "-o", str(tmp_path / "plain.npz"), "--no-head"]) == 0
+    assert GlyphMemory.load(tmp_path / "cli.npz").head is not None
+    assert GlyphMemory.load(tmp_path / "plain.npz").head is None
+    page = dev_pages / "images" / f"{recs[0].image_id}.jpg"
+    assert main(["recognize", str(page), "-o", str(tmp_path / "r"), "--quiet", "--memory", str(tmp_path / "cli.npz"),
+                 "--head-weight", "0.5"]) == 0
+    assert json.loads((tmp_path / "r" / f"{recs[0].image_id}.json").read_text())["chars"]
+    with pytest.raises(SystemExit):
+        main(["recognize", str(page), "-o", str(tmp_path / "r2"), "--head-weight", "2"])

@@ -33,6 +33,7 @@ class RecognizerOptions:
     mode: str = "fast"  # "accurate": what predictor.MODES turns on
     fp_filter: str | bool | None = None  # None: the mode's; False: none
     memory: str | bool | None = None  # glyph memory; None: the bundled one (bundled classifier only); False: none
+    head_weight: float | None = None  # share of the memory's hand head; None: the mode's
 
     def build(self, threads: int | None = None):
         from .predictor import MODES, Recognizer
@@ -41,7 +42,7 @@ class RecognizerOptions:
                           threads=self.threads if threads is None else threads, det_threshold=self.threshold,
                           tta=self.tta, lm_weight=None if self.lm else 0.0,
                           det_scales=MODES["accurate"]["det_scales"] if self.det_tta else None, mode=self.mode,
-                          fp_filter=self.fp_filter, memory=self.memory)
+                          fp_filter=self.fp_filter, memory=self.memory, head_weight=self.head_weight)
 
 
 @dataclass(frozen=True)

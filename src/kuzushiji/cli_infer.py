@@ -31,7 +31,7 @@ def cmd_recognize(a: argparse.Namespace) -> int:
     out = OutputFolder(a.output, sorted({s.file for s in sources if s.file}), a.into_input_folder)
     rec = RecognizerOptions(tuple(a.detector or ()), tuple(a.classifier or ()), a.threads, a.threshold, a.tta,
                             not a.no_lm, a.det_tta, "accurate" if a.accurate else "fast",
-                            False if a.no_fp_filter else a.fp_filter, False if a.no_memory else a.memory)
+                            False if a.no_fp_filter else a.fp_filter, False if a.no_memory else a.memory, a.head_weight)
     r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), a.engine, a.address, a.resume, not a.quiet,
                   say, a.workers)
     print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
@@ -108,8 +108,11 @@ def cmd_align(a: argparse.Namespace) -> int:
         print("error: no input images found", file=sys.stderr)
         return 2
     out = OutputFolder(a.output, files)
+    # the aligner decides about boxes; the hand head is off unless asked for (fitted to earlier labels, it would
+    # vote for their mistakes)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0,
-                     mode="accurate" if a.accurate else "fast", fp_filter=False)  # the aligner decides about boxes
+                     mode="accurate" if a.accurate else "fast", fp_filter=False,
+                     memory=False if a.no_memory else a.memory, head_weight=a.head_weight)
     given = {"min_run": a.min_run, "window": a.window, "min_prob": a.min_prob}
     params = AlignParams(**{k: v for k, v in given.items() if v is not None})
     pages, failed, labels = align_to_folder(files, text, out.path, rec, params, a.overlay, say, progress=not a.quiet)
@@ -135,9 +138,11 @@ def cmd_memory(a: argparse.Namespace) -> int:
     if a.extend:
         base = asset_path("memory.npz") if a.extend == "bundled" else Path(a.extend)
         mem = GlyphMemory.load(base).merged(mem, base)
+    if not a.no_head and len(mem):
+        mem = mem.with_head()
     mem.save(out)
     print(f"{len(mem)} characters of {len(set(mem.labels.tolist()))} classes from {len(records)} page(s) "
-          f"remembered in {out} (for {clf.path.name})")
+          f"remembered in {out} (for {clf.path.name}" + ("" if mem.head is None else ", with a hand head") + ")")
     return 0
 
 
@@ -148,6 +153,16 @@ def _threshold(s: str) -> float:
         return check_threshold(float(s))
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e) if "between" in str(e) else f"not a number: {s!r}") from None
+
+
+def _share(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {v}")
+    return v
 
 
 def _page_args(r: argparse.ArgumentParser) -> None:
@@ -172,6 +187,8 @@ def _page_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--memory", help="glyph memory of the (first) classifier (`kuzushiji memory`; default: the bundled one "
                                     "with the bundled classifier)")
     r.add_argument("--no-memory", action="store_true", help="no glyph memory")
+    r.add_argument("--head-weight", type=_share, help="share of the memory's hand head in the class probabilities, "
+                                                     "0-1 (default 0.2; 0: not used)")
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")
@@ -204,6 +221,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--classifier", action="append", help="classifier ONNX (default: bundled); repeat to ensemble")
     al.add_argument("--accurate", action="store_true", help="read the pages in the accurate mode (multi-scale detection, "
                                                             "the classifier ensemble; every box kept)")
+    al.add_argument("--memory", help="glyph memory of the (first) classifier (default: the bundled one with the bundled "
+                                     "classifier)")
+    al.add_argument("--no-memory", action="store_true", help="no glyph memory")
+    al.add_argument("--head-weight", type=_share, default=0.0, help="share of the memory's hand head (default 0: off)")
     al.add_argument("--threads", type=int, default=0)
     al.add_argument("--quiet", action="store_true")
     al.set_defaults(func=cmd_align)
@@ -215,6 +236,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--classifier", help="the classifier it is for (default: bundled)")
     m.add_argument("--extend", help="a memory to add these pages to ('bundled': the bundled one, with the bundled "
                                     "classifier)")
+    m.add_argument("--no-head", action="store_true", help="do not fit a hand head to the remembered glyphs")
     m.add_argument("--threads", type=int, default=0)
     m.set_defaults(func=cmd_memory)
 

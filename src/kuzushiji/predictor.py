@@ -38,14 +38,16 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # +5 points top-1 on the dev pages' truth boxes, +1.5 F1 (bench/accuracy.py, README). prior_weight: how much of the
 # language model's character frequencies the class probabilities take on (the classifiers are trained
 # class-balanced). nested: a box nested this much in a higher-scoring one is dropped (:func:`drop_nested`; README,
-# "Nested boxes"). memory: the glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote.
+# "Nested boxes"). memory: the glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote;
+# head_weight: the share of the memory's hand head in each classifier's probabilities (chosen on Genji sides
+# 00026_1..00029_2, README "A head for the hand").
 NESTED = 0.5
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-             "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
+             "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2, "classifiers": ("classifier_2.onnx",),
              "fp_filter": "fp_filter_fast.json"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "classifiers": ("classifier_2.onnx",),
+                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2, "classifiers": ("classifier_2.onnx",),
                  "fp_filter": "fp_filter.json"},
 }
 TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
@@ -63,8 +65,8 @@ class Recognizer:
     ``mode="fast"`` (default): one detector pass, the bundled two-classifier ensemble and its false-positive
     filter. ``mode="accurate"``: multi-scale detection with box fusion, the same classifiers and the filter
     trained for that (what :data:`MODES` lists; ``fp_filter=False`` keeps every box). Both read with the
-    bundled glyph memory (``memory=False``: none; a path: your own, see :mod:`kuzushiji.memory`) and the
-    language model's character frequencies. Several
+    bundled glyph memory (``memory=False``: none; a path: your own, see :mod:`kuzushiji.memory`), its hand head
+    (``head_weight=0``: not used) and the language model's character frequencies. Several
     ``detector``/``classifier`` paths make an ensemble: boxes fused, probabilities averaged (the classifiers
     must share their set of classes).
     """
@@ -76,7 +78,7 @@ class Recognizer:
                  det_shifts: tuple[float, ...] | None = None, crop_pads: tuple[float, ...] | None = None,
                  prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None,
                  memory: str | Path | bool | None = None, memory_weight: float | None = None,
-                 nested: float | None = None) -> None:
+                 nested: float | None = None, head_weight: float | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -108,6 +110,9 @@ class Recognizer:
         if self.memory is not None:
             self.memory.check(self.classifier, memory)
         self.memory_weight = float(memory_weight if memory_weight is not None else m["memory_weight"])
+        self.head_weight = float(head_weight if head_weight is not None else m["head_weight"])
+        if not 0.0 <= self.head_weight <= 1.0:
+            raise ValueError(f"head_weight must be between 0 and 1, not {self.head_weight}")
         self._columns = []  # each classifier's class order -> the first's
         for p, c in zip(clss, self.classifiers):
             if set(c.codes) != set(self.classifier.codes):
@@ -157,8 +162,12 @@ class Recognizer:
 
     def combine(self, member_probs: list[np.ndarray], features: list[np.ndarray | None]
                 ) -> tuple[np.ndarray, Evidence]:
-        """The classifiers' probabilities (and features) of the same boxes -> averaged and :meth:`adjust`-ed,
-        with their :class:`Evidence`."""
+        """The classifiers' probabilities (and features) of the same boxes -> each mixed with the memory's hand
+        head (``head_weight``), averaged and :meth:`adjust`-ed, with their :class:`Evidence`."""
+        a = self.head_weight
+        if a and self.memory is not None and self.memory.head is not None and features[0] is not None:
+            head = self.memory.head_probs(features[0])
+            member_probs = [(1.0 - a) * p + a * head for p in member_probs]
         raw = np.mean(member_probs, axis=0)
         sim = None
         if self.memory is not None and features[0] is not None and self.memory_weight:

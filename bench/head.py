@@ -1,0 +1,94 @@
+"""The hand head's settings, chosen on the Genji validation block (sides 00026_1 .. 00029_2, the 8 before the
+held-out block; ``bench/align.py --validation``) and checked on KMNIST: text CER of both modes for each fit
+(epochs x label smoothing), head share and memory vote, with a glyph memory that leaves the block out.
+
+    kuzushiji memory ../shared/data/kuzushiji_pages_100241706 work/genji_noval -o work/memory_noval.npz --no-head
+    python bench/head.py --memory work/memory_noval.npz [--kmnist-memory work/memory_new.npz]
+
+(work/genji_noval: ``kuzushiji align --accurate`` of the 55 training sides, ``train.csv`` without 0002[6-9].) Each
+side is detected and classified once per mode; only the mixing, the memory vote, the language model, the filter and
+reading order run per setting. Prints a table: CER fast / accurate (strict, after reading normalisation) and KMNIST.
+"""
+from __future__ import annotations
+
+import argparse
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+from align import genji_v01
+from kmnist import accuracy, grid
+
+from kuzushiji.align import Aligner
+from kuzushiji.cer import edit_distance, reading
+from kuzushiji.inference.classifier import OnnxClassifier
+from kuzushiji.io.image import read_page
+from kuzushiji.memory import GlyphMemory
+from kuzushiji.predictor import Recognizer, asset_path
+
+
+def validation_block(S: Path, memory: str | Path, held_out: int = 8):
+    """Reads the validation block once per mode; returns ``(cer, block, n_ref)``, ``cer(memory, share, beta)`` the
+    strict CER of each mode with that glyph memory (and its head), head share and memory vote."""
+    sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))[:-held_out]
+    aligner = Aligner("\n".join(genji_v01(S)))
+    walker = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False, head_weight=0.0)
+    for p in sides[:-held_out]:
+        aligner.align(walker.recognize(p))
+    block = sides[-held_out:]
+    spans = [aligner.align(walker.recognize(p)) for p in block]
+    ref = reading(aligner.text[spans[0].start: max(r.end for r in spans)])
+    recs, cache = {}, {}
+    for mode in ("fast", "accurate"):
+        recs[mode] = rec = Recognizer(mode=mode, memory=memory)
+        for p in block:
+            _, gray = read_page(p)
+            det = rec.detect(gray)
+            cache[mode, p.stem] = (gray.shape, det, *(rec.read_crops(gray, det) if len(det) else (None, None)))
+
+    def cer(mem: GlyphMemory, share: float, beta: float) -> dict[str, float]:
+        out = {}
+        for mode, rec in recs.items():
+            rec.memory, rec.head_weight, rec.memory_weight = mem, share, beta
+            text = ""
+            for p in block:
+                (h, w), det, member_probs, features = cache[mode, p.stem]
+                probs, evidence = rec.combine(member_probs, features) if len(det) else \
+                    (np.zeros((0, len(rec.classifier.codes)), np.float32), None)
+                text += rec.assemble(p.stem, w, h, det, probs, evidence=evidence).text.replace("\n", "")
+            out[mode] = edit_distance(reading(text), ref) / len(ref)
+        return out
+
+    return cer, block, len(ref)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    ap.add_argument("--memory", required=True, help="glyph memory (of the bundled classifier) without the block")
+    ap.add_argument("--kmnist-memory", help="the memory whose head KMNIST is read with (default: --memory)")
+    ap.add_argument("--epochs", type=int, nargs="+", default=[20, 60, 150])
+    ap.add_argument("--smoothing", type=float, nargs="+", default=[0.0, 0.1, 0.2])
+    ap.add_argument("--share", type=float, nargs="+", default=[0.2, 0.4])
+    ap.add_argument("--memory-weight", type=float, nargs="+", default=[1.0, 2.0, 3.0])
+    a = ap.parse_args()
+    cer, block, n_ref = validation_block(Path(a.shared), a.memory)
+    base = GlyphMemory.load(a.memory)
+    kmem = GlyphMemory.load(a.kmnist_memory) if a.kmnist_memory else base
+    clfs = [OnnxClassifier(asset_path("classifier.onnx")), OnnxClassifier(asset_path("classifier_2.onnx"))]
+    images, labels = grid()
+    print(f"validation block {block[0].stem} .. {block[-1].stem}, {n_ref} reference characters; "
+          f"memory {a.memory} ({len(base)} glyphs)\n")
+    print("| epochs | smoothing | head share | memory vote | CER fast | CER accurate | KMNIST 10-way |\n|---|---|---|---|---|---|---|")
+    for epochs, smoothing in product(a.epochs, a.smoothing):
+        mem = base.with_head(epochs=epochs, smoothing=smoothing)
+        km = kmem.with_head(epochs=epochs, smoothing=smoothing) if a.kmnist_memory else mem
+        for share, beta in product(a.share, a.memory_weight):
+            c = cer(mem, share, beta)
+            k = accuracy(clfs, images, labels, km, beta=beta, head_weight=share)
+            print(f"| {epochs} | {smoothing:g} | {share:g} | {beta:g} | {c['fast']:.3f} | {c['accurate']:.3f} | "
+                  f"{k:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
