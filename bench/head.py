@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--smoothing", type=float, nargs="+", default=[0.0, 0.1, 0.2])
     ap.add_argument("--share", type=float, nargs="+", default=[0.2, 0.4])
     ap.add_argument("--memory-weight", type=float, nargs="+", default=[1.0, 2.0, 3.0])
+    ap.add_argument("--plot", help="PNG: CER and KMNIST against the head share (one fit and vote: the first of each)")
     a = ap.parse_args()
     cer, block, n_ref = validation_block(Path(a.shared), a.memory)
     base = GlyphMemory.load(a.memory)
@@ -80,14 +81,44 @@ def main() -> None:
     print(f"validation block {block[0].stem} .. {block[-1].stem}, {n_ref} reference characters; "
           f"memory {a.memory} ({len(base)} glyphs)\n")
     print("| epochs | smoothing | head share | memory vote | CER fast | CER accurate | KMNIST 10-way |\n|---|---|---|---|---|---|---|")
+    rows = []
     for epochs, smoothing in product(a.epochs, a.smoothing):
         mem = base.with_head(epochs=epochs, smoothing=smoothing)
         km = kmem.with_head(epochs=epochs, smoothing=smoothing) if a.kmnist_memory else mem
         for share, beta in product(a.share, a.memory_weight):
             c = cer(mem, share, beta)
             k = accuracy(clfs, images, labels, km, beta=beta, head_weight=share)
+            rows.append((epochs, smoothing, share, beta, c["fast"], c["accurate"], k))
             print(f"| {epochs} | {smoothing:g} | {share:g} | {beta:g} | {c['fast']:.3f} | {c['accurate']:.3f} | "
                   f"{k:.3f} |", flush=True)
+
+    if a.plot:
+        plot([r[2:] for r in rows if r[:2] == (a.epochs[0], a.smoothing[0]) and r[3] == a.memory_weight[0]], a.plot,
+             f"{block[0].stem} .. {block[-1].stem}")
+
+
+def plot(rows: list[tuple], path: str, block: str) -> None:
+    """CER of both modes and KMNIST accuracy against the head share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    share = [r[0] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    ax.plot(share, [r[2] for r in rows], "o-", label="Genji CER, fast")
+    ax.plot(share, [r[3] for r in rows], "s-", label="Genji CER, accurate")
+    ax.set_xlabel("hand head's share of each classifier's probabilities (head_weight)")
+    ax.set_ylabel("validation CER (8 Genji sides)")
+    ax.set_title(f"validation block {block}", fontsize=9)
+    k = ax.twinx()
+    k.plot(share, [r[4] for r in rows], "^--", color="tab:green", label="KMNIST 10-way (right)")
+    k.set_ylabel("KMNIST 10-way accuracy")
+    lines = ax.get_lines() + k.get_lines()
+    ax.legend(lines, [x.get_label() for x in lines], fontsize=8, loc="upper center")
+    ax.axvline(0.2, color="grey", lw=0.8, ls=":")
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 if __name__ == "__main__":
