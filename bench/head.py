@@ -80,7 +80,8 @@ def main() -> None:
     images, labels = grid()
     print(f"validation block {block[0].stem} .. {block[-1].stem}, {n_ref} reference characters; "
           f"memory {a.memory} ({len(base)} glyphs)\n")
-    print("| epochs | smoothing | head share | memory vote | CER fast | CER accurate | KMNIST 10-way |\n|---|---|---|---|---|---|---|")
+    print("| epochs | smoothing | head share | memory vote | CER fast | CER accurate | KMNIST 10-way |\n"
+          "|---|---|---|---|---|---|---|")
     rows = []
     for epochs, smoothing in product(a.epochs, a.smoothing):
         mem = base.with_head(epochs=epochs, smoothing=smoothing)

@@ -44,11 +44,11 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 NESTED = 0.5
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-             "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2, "classifiers": ("classifier_2.onnx",),
-             "fp_filter": "fp_filter_fast.json"},
+             "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2,
+             "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter_fast.json"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2, "classifiers": ("classifier_2.onnx",),
-                 "fp_filter": "fp_filter.json"},
+                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2,
+                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json"},
 }
 TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
 
