@@ -150,3 +150,14 @@ def test_prepare_combines_k49_and_kkanji(tmp_path):
     assert index["codes"] == ["U+3042", "U+3044", "U+3046", "U+5C71", "U+5DDD"] and index["chars"][3] == "山"
     assert np.load(out / "images.npy").shape == (len(y), 32, 32)
     assert np.bincount(y).tolist() == [8, 8, 8, 5, 8]  # capped at 8, the 3-sample class oversampled to 5
+
+
+def test_read_text_is_utf8_or_one_line(tmp_path):
+    from kuzushiji.io.text import read_text
+
+    (tmp_path / "bom.txt").write_bytes("\ufeffいづれの御時にか".encode("utf-8"))
+    assert read_text(tmp_path / "bom.txt") == "いづれの御時にか"
+    (tmp_path / "latin.txt").write_bytes(b"\xff\xfe not utf-8")
+    for name in ("latin.txt", "missing.txt"):
+        with pytest.raises(DataError, match=f"{name}.*UTF-8"):
+            read_text(tmp_path / name)

@@ -23,14 +23,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_cer(args: argparse.Namespace) -> int:
     from .cer import edit_distance, reading, spelling_distance
+    from .io.text import read_text
 
-    texts = []
-    for path in (args.hyp, args.ref):
-        try:
-            texts.append(reading(Path(path).read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as e:
-            raise DataError(path, f"cannot read the text as UTF-8 ({e.__class__.__name__})") from None
-    hyp, ref = texts
+    hyp, ref = (reading(read_text(path)) for path in (args.hyp, args.ref))
     if not ref:
         raise DataError(args.ref, "the reference has no characters")
     d = spelling_distance(hyp, ref) if args.spelling else edit_distance(hyp, ref)

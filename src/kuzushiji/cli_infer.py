@@ -91,18 +91,15 @@ def cmd_align(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .align import AlignParams, align_to_folder
-    from .errors import DataError
     from .io.image import list_images
     from .io.output_folder import OutputFolder, unique_inputs
+    from .io.text import read_text
     from .predictor import Recognizer
 
     def say(msg: str) -> None:
         tqdm.write(msg, file=sys.stderr)
 
-    try:
-        text = Path(a.text).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(a.text, f"cannot read the text as UTF-8 ({e.__class__.__name__})") from None
+    text = read_text(a.text)
     files = unique_inputs(list_images(a.inputs, warn=say))
     if not files:
         print("error: no input images found", file=sys.stderr)
