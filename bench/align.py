@@ -181,20 +181,11 @@ def right_label(b, truth: list) -> bool:
 def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_sides: bool = False) -> None:
     """The manuscript walked in order (with ``train_sides``: its labels counted), the held-out block's CER in both
     modes with the bundled models or the given ones."""
-    aligner = Aligner("\n".join(genji_v01(S)))
-    sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))
-    if a.validation:
-        sides = sides[: -a.held_out]
-    train, held = sides[: -a.held_out], sides[-a.held_out:]
-    accepted = boxes = 0
-    for p in train:
-        r = aligner.align(align_rec.recognize(p))
-        accepted += len(r.accepted)
-        boxes += len(r.boxes)
+    aligner, train, held, held_spans = walk_manuscript(S, align_rec, a.held_out, a.validation)
     if train_sides:
-        print(f"manuscript, {len(train)} training sides ({train[0].stem} .. {train[-1].stem}): {boxes} boxes, "
+        accepted, boxes = sum(len(r.accepted) for r in train), sum(len(r.boxes) for r in train)
+        print(f"manuscript, {len(train)} training sides ({train[0].image_id} .. {train[-1].image_id}): {boxes} boxes, "
               f"{accepted} accepted labels ({accepted / max(boxes, 1):.1%})")
-    held_spans = [aligner.align(align_rec.recognize(p)) for p in held]
     block = "validation" if a.validation else "held-out"
     for mode, share in product(("fast", "accurate"), a.head_weight or [None]):
         if a.detector or a.classifier:
@@ -208,11 +199,31 @@ def held_out_cer(S: Path, a: argparse.Namespace, align_rec: Recognizer, train_si
               f"{n_ref} in the reference, CER {cer:.3f} (kanji = its kana spelling: {kanji_cer:.3f})", flush=True)
 
 
+def walk_manuscript(S: Path, align_rec: Recognizer, held_out: int = 8, validation: bool = False
+                    ) -> tuple[Aligner, list, list[Path], list]:
+    """The manuscript's sides aligned in order with Genji V01: the aligner, the alignments of the sides before the
+    block, the block's last ``held_out`` sides (with ``validation``: the ``held_out`` sides before those) and their
+    alignments (text spans)."""
+    aligner = Aligner("\n".join(genji_v01(S)))
+    sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))
+    if validation:
+        sides = sides[:-held_out]
+    train = [aligner.align(align_rec.recognize(p)) for p in sides[:-held_out]]
+    block = sides[-held_out:]
+    return aligner, train, block, [aligner.align(align_rec.recognize(p)) for p in block]
+
+
+def block_reference(text: str, spans: list) -> str:
+    """The reference of a block: the text from where the walk puts its first side to the furthest end it finds,
+    after reading normalisation."""
+    return reading(text[spans[0].start: max(r.end for r in spans)])
+
+
 def block_cer(rec: Recognizer, sides: list[Path], text: str, spans: list, spelling: bool = False) -> tuple:
     """CER of a block of consecutive sides against the text from where the walk puts the first side to
     the furthest end it finds (boundaries between the sides are not needed: the least certain part), characters
     read and in the reference; with ``spelling`` also the CER with :func:`spelling_distance`."""
-    ref = reading(text[spans[0].start: max(r.end for r in spans)])
+    ref = block_reference(text, spans)
     hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in sides))
     out = (edit_distance(hyp, ref) / max(len(ref), 1), len(hyp), len(ref))
     return out + (spelling_distance(hyp, ref) / max(len(ref), 1),) if spelling else out

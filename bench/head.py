@@ -16,10 +16,9 @@ from itertools import product
 from pathlib import Path
 
 import numpy as np
-from align import genji_v01
+from align import block_reference, walk_manuscript
 from kmnist import accuracy, grid
 
-from kuzushiji.align import Aligner
 from kuzushiji.cer import edit_distance, reading
 from kuzushiji.inference.classifier import OnnxClassifier
 from kuzushiji.io.image import read_page
@@ -30,14 +29,9 @@ from kuzushiji.predictor import Recognizer, asset_path
 def validation_block(S: Path, memory: str | Path, held_out: int = 8):
     """Reads the validation block once per mode; returns ``(cer, block, n_ref)``, ``cer(memory, share, beta)`` the
     strict CER of each mode with that glyph memory (and its head), head share and memory vote."""
-    sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))[:-held_out]
-    aligner = Aligner("\n".join(genji_v01(S)))
-    walker = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False, head_weight=0.0)
-    for p in sides[:-held_out]:
-        aligner.align(walker.recognize(p))
-    block = sides[-held_out:]
-    spans = [aligner.align(walker.recognize(p)) for p in block]
-    ref = reading(aligner.text[spans[0].start: max(r.end for r in spans)])
+    walker = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False, head_weight=0.0)  # as bench/align.py walks
+    aligner, _, block, spans = walk_manuscript(S, walker, held_out, validation=True)
+    ref = block_reference(aligner.text, spans)
     recs, cache = {}, {}
     for mode in ("fast", "accurate"):
         recs[mode] = rec = Recognizer(mode=mode, memory=memory)

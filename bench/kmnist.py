@@ -47,7 +47,8 @@ def accuracy(classifiers: list[OnnxClassifier], images: np.ndarray, labels: np.n
         if head_weight and memory is not None and memory.head is not None:
             if head is None:
                 head = memory.head_probs(features)
-            p = (1 - head_weight) * p + head_weight * head[:, [first.codes.index(code) for code in c.codes]]
+            column = {code: j for j, code in enumerate(first.codes)}
+            p = (1 - head_weight) * p + head_weight * head[:, [column[code] for code in c.codes]]
         probs.append(c.read_as(p, KMNIST_CODES, jibo_weight))
     p = np.mean(probs, 0)
     if memory is not None and features is not None:

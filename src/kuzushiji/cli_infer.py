@@ -153,13 +153,12 @@ def _threshold(s: str) -> float:
 
 
 def _share(s: str) -> float:
+    from .predictor import check_share
+
     try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {v}")
-    return v
+        return check_share(float(s))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e) if "between" in str(e) else f"not a number: {s!r}") from None
 
 
 def _page_args(r: argparse.ArgumentParser) -> None:

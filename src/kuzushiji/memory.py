@@ -176,9 +176,10 @@ class GlyphMemory:
         if meta.get("format") != FORMAT or f.ndim != 2 or len(f) != len(y) or \
                 (len(y) and not 0 <= y.min() <= y.max() < len(meta.get("codes", []))):
             raise DataError(path, "not a glyph memory (wrong format or inconsistent arrays)")
-        k = head.classes if head is not None else None
-        if head is not None and (head.weight.shape != (f.shape[1], len(k)) or head.bias.shape != k.shape or
-                                 (len(k) and not 0 <= k.min() <= k.max() < len(meta["codes"]))):
-            raise DataError(path, "not a glyph memory (its hand head does not fit its features or classes)")
+        if head is not None:
+            k = head.classes
+            if head.weight.shape != (f.shape[1], len(k)) or head.bias.shape != k.shape or \
+                    (len(k) and not 0 <= k.min() <= k.max() < len(meta["codes"])):
+                raise DataError(path, "not a glyph memory (its hand head does not fit its features or classes)")
         f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-6)  # float16 storage rounding
         return cls(f, y, list(meta["codes"]), str(meta["fingerprint"]), list(meta.get("sources", [])), head)

@@ -110,9 +110,7 @@ class Recognizer:
         if self.memory is not None:
             self.memory.check(self.classifier, memory)
         self.memory_weight = float(memory_weight if memory_weight is not None else m["memory_weight"])
-        self.head_weight = float(head_weight if head_weight is not None else m["head_weight"])
-        if not 0.0 <= self.head_weight <= 1.0:
-            raise ValueError(f"head_weight must be between 0 and 1, not {self.head_weight}")
+        self.head_weight = check_share(head_weight if head_weight is not None else m["head_weight"])
         self._columns = []  # each classifier's class order -> the first's
         for p, c in zip(clss, self.classifiers):
             if set(c.codes) != set(self.classifier.codes):
@@ -306,3 +304,11 @@ def check_threshold(t: float) -> float:
     if not 0.0 < t < 1.0:  # also false for NaN
         raise ValueError(f"detection threshold must lie strictly between 0 and 1, got {t}")
     return t
+
+
+def check_share(a: float) -> float:
+    """The hand head's share (``head_weight``) must be a number from 0 to 1."""
+    a = float(a)
+    if not 0.0 <= a <= 1.0:  # also false for NaN
+        raise ValueError(f"head_weight must be between 0 and 1, got {a}")
+    return a
