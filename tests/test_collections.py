@@ -117,7 +117,7 @@ def test_iiif_manifests_v2_and_v3_with_retries_and_cache(page_jpg, server, tmp_p
     server.fail["/iiif/img1/full/,700/0/default.jpg"] = 2  # two 503s, then the image
     cache, out = tmp_path / "cache", tmp_path / "out"
     args = [f"{server.url}/book/manifest.json", f"{server.url}/book3/manifest", "-o", str(out), "--cache-dir", str(cache),
-            "--iiif-height", "700", "--format", "page,alto,tei", "--quiet"]
+            "--iiif-height", "700", "--format", "page,alto,tei", "--quiet", "--allow-local"]
     assert main(["recognize", *args]) == 1  # one canvas's image is broken
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("error")]
@@ -139,7 +139,7 @@ def test_iiif_manifests_v2_and_v3_with_retries_and_cache(page_jpg, server, tmp_p
 def test_iiif_errors_are_one_line(server, tmp_path, capsys):
     server.files["/bad/manifest.json"] = b'{"label": "no canvases here"}'
     rc = main(["recognize", f"{server.url}/missing/manifest.json", f"{server.url}/bad/manifest.json",
-               "-o", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"), "--quiet"])
+               "-o", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"), "--quiet", "--allow-local"])
     err = capsys.readouterr().err
     assert rc == 2
     assert "missing/manifest.json: HTTP 404" in err and "bad/manifest.json: not a IIIF Presentation manifest" in err
@@ -194,7 +194,7 @@ def test_data_get_resumes_checks_and_unpacks(server, tmp_path, capsys):
     server.cut[k + "kmnist-train-imgs.npz"] = 1  # the connection drops half-way once: resumed with Range
     server.fail[k + "kmnist-test-imgs.npz"] = 1
     data = tmp_path / "data"
-    assert main(["data", "get", "kmnist", "-o", str(data), "--base-url", server.url, "--quiet"]) == 0
+    assert main(["data", "get", "kmnist", "-o", str(data), "--base-url", server.url, "--quiet", "--allow-local"]) == 0
     assert any(r.startswith("bytes=") for p, r in server.log if p.endswith("kmnist-train-imgs.npz"))
     x = np.load(data / "kmnist/kmnist-train-imgs.npz")["arr_0"]
     assert (x == imgs).all()
@@ -204,13 +204,13 @@ def test_data_get_resumes_checks_and_unpacks(server, tmp_path, capsys):
                      f"{data}/kmnist/kmnist_classmap.csv", 32)
     assert len(cs.codes) == 50
     n = len(server.log)
-    assert main(["data", "get", "kmnist", "-o", str(data), "--base-url", server.url, "--quiet"]) == 0
+    assert main(["data", "get", "kmnist", "-o", str(data), "--base-url", server.url, "--quiet", "--allow-local"]) == 0
     assert len(server.log) == n  # complete files are not fetched again
 
     # k49: a published MD5 that the served bytes do not match is refused, and nothing is left behind
     server.files["/kmnist/dataset/k49/k49-train-imgs.npz"] = _npz(imgs)
     with pytest.raises(DataError, match="checksum mismatch"):
-        dl.get_dataset("k49", data, base_url=server.url, progress=False, say=lambda m: None)
+        dl.get_dataset("k49", data, base_url=server.url, progress=False, say=lambda m: None, allow_local=True)
     assert not list((data / "k49").glob("k49-train-imgs.npz*"))
 
     # a CODH book: a zip holding <book>/..., unpacked where `train --data DIR/codh` reads it
@@ -223,7 +223,7 @@ def test_data_get_resumes_checks_and_unpacks(server, tmp_path, capsys):
                    "Unicode,Image,X,Y,Block ID,Char ID,Width,Height\nU+3042,123456789_00001,10,20,1,1,30,40\n")
         z.writestr("123456789/images/123456789_00001.jpg", pbuf.getvalue())
     server.files["/char-shape/book/123456789/123456789.zip"] = zbuf.getvalue()
-    assert main(["data", "get", "codh", "123456789", "-o", str(data), "--base-url", server.url, "--quiet"]) == 0
+    assert main(["data", "get", "codh", "123456789", "-o", str(data), "--base-url", server.url, "--quiet", "--allow-local"]) == 0
     recs = load_pages(data / "codh")
     assert [(r.image_id, len(r.boxes)) for r in recs] == [("123456789_00001", 1)]
     assert main(["data", "get", "codh", "../etc", "-o", str(data), "--base-url", server.url, "--quiet"]) == 2
@@ -236,7 +236,7 @@ def test_data_get_resumes_checks_and_unpacks(server, tmp_path, capsys):
         info.size = 4
         t.addfile(info, io.BytesIO(b"evil"))
     server.files["/kmnist/dataset/kkanji/kkanji.tar"] = tbuf.getvalue()
-    assert main(["data", "get", "kkanji", "-o", str(data), "--base-url", server.url, "--quiet"]) == 2
+    assert main(["data", "get", "kkanji", "-o", str(data), "--base-url", server.url, "--quiet", "--allow-local"]) == 2
     assert "unsafe archive member" in capsys.readouterr().err and not (data / "evil.txt").exists()
     tbuf = io.BytesIO()
     with tarfile.open(fileobj=tbuf, mode="w") as t:
@@ -245,7 +245,7 @@ def test_data_get_resumes_checks_and_unpacks(server, tmp_path, capsys):
             info.size = len(pbuf.getvalue())
             t.addfile(info, io.BytesIO(pbuf.getvalue()))
     server.files["/kmnist/dataset/kkanji/kkanji.tar"] = tbuf.getvalue()
-    assert main(["data", "get", "kkanji", "-o", str(data), "--base-url", server.url, "--quiet"]) == 0
+    assert main(["data", "get", "kkanji", "-o", str(data), "--base-url", server.url, "--quiet", "--allow-local"]) == 0
     assert load_source(f"kkanji:{data}/kkanji/kkanji2", 32).codes.tolist() == ["U+4E00", "U+4E00"]
 
 

@@ -17,6 +17,8 @@ from conftest import REPO  # noqa: E402
 from kuzushiji.cli import main  # noqa: E402
 from kuzushiji.server.app import create_app  # noqa: E402
 
+LOCAL = "http://127.0.0.1:8000"  # the Host a local browser sends (the server refuses others)
+
 
 @pytest.fixture(scope="module")
 def page_png() -> bytes:
@@ -38,7 +40,7 @@ def wait_done(client: TestClient, ids: list[str], timeout: float = 60) -> dict:
 
 @pytest.fixture
 def client(tmp_path):
-    with TestClient(create_app(tmp_path / "data", max_upload_bytes=2_000_000)) as c:
+    with TestClient(create_app(tmp_path / "data", max_upload_bytes=2_000_000), base_url=LOCAL) as c:
         c.data = tmp_path / "data"
         yield c
 
@@ -77,7 +79,8 @@ def test_upload_read_correct_undo_export(client, page_png, tmp_path):
     assert client.delete(f"/api/pages/{pid}/chars/{last['id']}", params={"version": 0, "user": "ana"}).status_code == 200
     col = d["columns"][1]["chars"]
     order = [d["chars"][i]["id"] for i in col]
-    r = client.put(f"/api/pages/{pid}/order", json={"user": "ana", "chars": order[::-1]})
+    versions = [d["chars"][i]["version"] for i in col]
+    r = client.put(f"/api/pages/{pid}/order", json={"user": "ana", "chars": order[::-1], "versions": versions[::-1]})
     assert r.status_code == 200
     d2 = client.get(f"/api/pages/{pid}").json()
     assert [d2["chars"][i]["id"] for i in d2["columns"][1]["chars"]] == order[::-1]
@@ -138,7 +141,7 @@ def test_database_survives_and_unread_pages_resume(tmp_path, page_png):
     """A server stopped with pages queued reads them when it starts again; committed edits are there."""
     data = tmp_path / "data"
     app = create_app(data, recognizer=lambda: (_ for _ in ()).throw(RuntimeError("models not ready")))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         ids = [p["id"] for p in c.post("/api/pages", files=[("files", ("p.png", page_png, "image/png"))]).json()["pages"]]
         pages = wait_done(c, ids)
         assert pages[ids[0]]["status"] == "failed" and "models not ready" in pages[ids[0]]["error"]
@@ -146,5 +149,5 @@ def test_database_survives_and_unread_pages_resume(tmp_path, page_png):
     db.execute("UPDATE pages SET status = 'queued'")  # as if the server had stopped before reading it
     db.commit()
     db.close()
-    with TestClient(create_app(data)) as c:
+    with TestClient(create_app(data), base_url=LOCAL) as c:
         assert wait_done(c, ids)[ids[0]]["status"] == "done"

@@ -59,12 +59,20 @@ class BatchSummary:
     failed: int = 0
     rows: int = 0
     errors: list[str] = field(default_factory=list)
+    stopped: bool = False  # the output folder could take no more
+
+
+class OutputError(Exception):
+    """The output folder cannot take more (full, read-only): the batch stops, what was written stays."""
 
 
 def page_outputs(rec, src: PageSource, out: OutputOptions) -> dict[str, bytes]:
     """Read, recognize and render one page: file name -> content (the JSON last)."""
     rgb = src.load()
-    page = rec.recognize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), src.page_id)
+    try:
+        page = rec.recognize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), src.page_id)
+    except DataError as e:  # a problem of the pixels: name the input, not the page id
+        raise DataError(src.origin, e.problem) from None
     page.source, page.canvas = src.origin, src.canvas
     return page_files(page, out.formats, rgb if out.overlay else None, out.created or None)
 
@@ -112,17 +120,33 @@ def run_batch(sources: list[PageSource], folder: OutputFolder, rec: RecognizerOp
             warn(f"error: {e}")
     bar = tqdm(total=len(todo), desc="recognize", unit="page", disable=not progress)
 
+    origins = {s.page_id: s.origin for s in todo}
+
     def finish(page_id: str, files: dict[str, bytes] | None, err: str) -> None:
+        if files is not None:
+            try:
+                with folder.locked():  # checked again where it is written: another run may have taken the id
+                    folder.check_writable(page_id, origins[page_id], [n for n in files if n != f"{page_id}.json"])
+                    write_files(folder.path, files)
+                summary.done += 1
+            except DataError as e:
+                files, err = None, f"error: {e}"
+            except OSError as e:
+                bar.close()
+                raise OutputError(f"error: {folder.path}: cannot write ({e.strerror or e}); stopped after "
+                                  f"{summary.done} page(s); what was written is kept, --resume finishes the rest") \
+                    from None
         if files is None:
             summary.failed += 1
             summary.errors.append(err)
             warn(err)
-        else:
-            write_files(folder.path, files)
-            summary.done += 1
         bar.update(1)
         if "csv" in out.formats and (summary.done + summary.failed) % 50 == 0:
-            folder.rebuild_submission()
+            try:
+                folder.rebuild_submission()
+            except OSError as e:
+                raise OutputError(f"error: {folder.path / 'submission.csv'}: cannot write ({e.strerror or e}); "
+                                  "what was written is kept, --resume finishes the rest") from None
 
     try:
         if engine == "local":
@@ -131,10 +155,19 @@ def run_batch(sources: list[PageSource], folder: OutputFolder, rec: RecognizerOp
             _run_ray(todo, rec, out, finish, address, workers)
         else:
             raise ValueError(f"unknown engine {engine!r} (local or ray)")
+    except OutputError as e:
+        summary.failed += 1
+        summary.errors.append(str(e))
+        warn(str(e))
+        summary.stopped = True
     finally:  # also on Ctrl-C: the submission holds every finished page
         bar.close()
         if "csv" in out.formats:
-            summary.rows = folder.rebuild_submission(warn=warn)
+            try:
+                summary.rows = folder.rebuild_submission(warn=warn)
+            except OSError as e:
+                warn(f"error: {folder.path / 'submission.csv'}: cannot write ({e.strerror or e}); "
+                     "--resume rebuilds it")
     return summary
 
 
@@ -143,15 +176,21 @@ def _run_local(todo: list[PageSource], rec_opts: RecognizerOptions, out: OutputO
     with ThreadPoolExecutor(max_workers=4) as pool:  # remote images download ahead of recognition
         ahead = {s.page_id: pool.submit(s.prefetch) for s in todo if s.url}
         for src in todo:
-            if src.page_id in ahead:
-                ahead.pop(src.page_id).exception()  # wait; a failed download is re-raised by load()
+            failed = ahead.pop(src.page_id).exception() if src.page_id in ahead else None
+            if failed is not None:  # reported as it is, not fetched a second time by load()
+                finish(src.page_id, None, f"error: {failed}" if isinstance(failed, DataError) else
+                       f"error: {src.origin}: {failed.__class__.__name__}: {failed}")
+                continue
             files, err = _safe_outputs(rec, src, out)
             finish(src.page_id, files, err)
 
 
 def _run_ray(todo: list[PageSource], rec: RecognizerOptions, out: OutputOptions, finish, address: str | None,
              workers: int) -> None:
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise DataError("--engine ray", "Ray is not installed: pip install 'kuzushiji[ray]'") from None
 
     started = not ray.is_initialized()
     if started:

@@ -9,7 +9,8 @@ def cmd_data_get(a: argparse.Namespace) -> int:
 
     from .datasets.download import BASE_URL
 
-    folders = get_dataset(a.name, a.output, a.books, a.base_url or BASE_URL, progress=not a.quiet)
+    folders = get_dataset(a.name, a.output, a.books, a.base_url or BASE_URL, progress=not a.quiet,
+                          allow_local=a.allow_local)
     print("ready: " + " ".join(str(f) for f in folders))
     return 0
 
@@ -21,5 +22,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     g.add_argument("books", nargs="*", help="CODH book ids (for 'codh')")
     g.add_argument("-o", "--output", required=True, help="data folder (e.g. data/)")
     g.add_argument("--base-url", help="where the files are served (default: CODH, http://codh.rois.ac.jp)")
+    g.add_argument("--allow-local", action="store_true", help="let --base-url be a loopback or private address")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_data_get)

@@ -24,7 +24,8 @@ def cmd_recognize(a: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: --format: {e}", file=sys.stderr)
         return 2
-    sources = expand_sources(a.inputs, a.recursive, a.cache_dir, a.pdf_dpi, a.iiif_height, warn=say)
+    sources = expand_sources(a.inputs, a.recursive, a.cache_dir, a.pdf_dpi, a.iiif_height, warn=say,
+                             allow_local=a.allow_local)
     if not sources:
         print("error: no input pages found", file=sys.stderr)
         return 2
@@ -137,7 +138,10 @@ def cmd_memory(a: argparse.Namespace) -> int:
         mem = GlyphMemory.load(base).merged(mem, base)
     if not a.no_head and len(mem):
         mem = mem.with_head()
-    mem.save(out)
+    try:
+        mem.save(out)
+    except OSError as e:
+        raise DataError(out, f"cannot write the memory ({e.strerror or e})") from None
     print(f"{len(mem)} characters of {len(set(mem.labels.tolist()))} classes from {len(records)} page(s) "
           f"remembered in {out} (for {clf.path.name}" + ("" if mem.head is None else ", with a hand head") + ")")
     return 0
@@ -161,6 +165,16 @@ def _share(s: str) -> float:
         raise argparse.ArgumentTypeError(str(e) if "between" in str(e) else f"not a number: {s!r}") from None
 
 
+def _dpi(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    if not 20 <= v <= 1200:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must lie between 20 and 1200, got {s}")
+    return v
+
+
 def _page_args(r: argparse.ArgumentParser) -> None:
     """The options of ``recognize`` and ``batch``: inputs, outputs, models."""
     r.add_argument("inputs", nargs="+", help="image files, PDFs, folders, globs, IIIF manifests (URL or .json)")
@@ -171,9 +185,12 @@ def _page_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--resume", action="store_true", help="skip pages whose outputs are complete")
     r.add_argument("--recursive", action="store_true", help="look for pages in subfolders of folders too")
     r.add_argument("--into-input-folder", action="store_true", help="allow -o to be a folder that holds inputs")
-    r.add_argument("--pdf-dpi", type=float, default=200, help="resolution PDF pages are rendered at (default 200)")
+    r.add_argument("--pdf-dpi", type=_dpi, default=200, help="resolution PDF pages are rendered at, 20-1200 (default 200)")
     r.add_argument("--iiif-height", type=int, help="ask IIIF image servers for this height (default: the full image)")
     r.add_argument("--cache-dir", help="where downloaded IIIF images are kept (default ~/.cache/kuzushiji/iiif)")
+    r.add_argument("--allow-local", action="store_true",
+                   help="let IIIF manifests name local files and loopback or private addresses (default: only "
+                        "http(s) to public addresses)")
     r.add_argument("--accurate", action="store_true",
                    help="slower, more accurate: multi-scale detection, classifier ensemble, false-positive filter")
     r.add_argument("--detector", action="append", help="detector ONNX (default: bundled); repeat to fuse several")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataError
+
 MAX_ORDER = 5
 
 
@@ -101,9 +103,20 @@ class NgramLM:
 
     @classmethod
     def load(cls, path: str | Path) -> "NgramLM":
-        z = np.load(path)
-        tables = {k: z[k] for k in z.files if k not in ("codes", "order", "weight")}
-        return cls(z["codes"].tolist(), tables, int(z["order"]), float(z["weight"]))
+        """A language model saved by :meth:`save`; a missing or malformed file is a one-line :class:`DataError`."""
+        import zipfile
+
+        from .io.arrays import check_npz
+
+        if not Path(path).is_file():
+            raise DataError(path, "file not found")
+        check_npz(path, max_bytes=1 << 30)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                tables = {k: z[k] for k in z.files if k not in ("codes", "order", "weight")}
+                return cls(z["codes"].tolist(), tables, int(z["order"]), float(z["weight"]))
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            raise DataError(path, f"not a language model ({e.__class__.__name__})") from None
 
     def viterbi(self, cand_idx: np.ndarray, cand_logp: np.ndarray, weight: float) -> np.ndarray:
         """Best path through a column: ``cand_idx``/``cand_logp`` are ``(T, K)`` class indices and

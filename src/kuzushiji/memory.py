@@ -164,10 +164,17 @@ class GlyphMemory:
 
     @classmethod
     def load(cls, path: str | Path) -> "GlyphMemory":
+        from .io.arrays import check_npz
+
         path = Path(path)
+        if not path.is_file():
+            raise DataError(path, "file not found")
+        check_npz(path, max_bytes=1 << 30)
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
+                if not isinstance(meta, dict) or not isinstance(meta.get("codes"), list):
+                    raise ValueError("meta is not a glyph memory's")
                 f, y = z["features"].astype(np.float32), z["labels"].astype(np.int64)
                 head = HandHead(z["head_weight"].astype(np.float32), z["head_bias"].astype(np.float32),
                                 z["head_classes"].astype(np.int64)) if "head_weight" in z.files else None

@@ -25,8 +25,21 @@ from .io.crop import READ_PAD, crop_box
 from .vocab import RARE, code_to_char
 
 
+BUNDLE = ("detector.onnx", "classifier.onnx", "classifier_2.onnx", "fp_filter.json", "fp_filter_fast.json",
+          "lm.npz", "memory.npz")  # every file the package ships in ``kuzushiji/assets``
+
+
 def asset_path(name: str) -> Path:
     return Path(str(resources.files("kuzushiji") / "assets" / name))
+
+
+def bundled_asset(name: str) -> Path:
+    """A file of the bundle; a one-line :class:`DataError` when the install lost it (never a silent fallback)."""
+    p = asset_path(name)
+    if not p.is_file():
+        raise DataError(p, "bundled model file missing: this install of kuzushiji is incomplete "
+                           "(reinstall it; from a checkout, `pip install .` ships every file of kuzushiji/assets)")
+    return p
 
 
 ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
@@ -55,7 +68,7 @@ TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1
 
 def _paths(given, default: str) -> list[Path]:
     if given is None:
-        return [asset_path(default)]
+        return [bundled_asset(default)]
     return [Path(p) for p in ([given] if isinstance(given, (str, Path)) else given)]
 
 
@@ -85,13 +98,11 @@ class Recognizer:
         dets = _paths(detector, "detector.onnx")
         clss = _paths(classifier, "classifier.onnx")
         if classifier is None:
-            clss += [p for p in map(asset_path, m["classifiers"]) if p.is_file()]
+            clss += [bundled_asset(name) for name in m["classifiers"]]
         if fp_filter is None and m["fp_filter"] and detector is None and classifier is None:
-            bundled = asset_path(m["fp_filter"])
-            fp_filter = bundled if bundled.is_file() else None
+            fp_filter = bundled_asset(m["fp_filter"])
         if memory is None and classifier is None:
-            bundled = asset_path(m["memory"])
-            memory = bundled if bundled.is_file() else None
+            memory = bundled_asset(m["memory"])
         for p in dets + clss:
             if not p.is_file():
                 raise DataError(p, "model file not found (run `make models` or pass --detector/--classifier)")
@@ -123,8 +134,10 @@ class Recognizer:
         self.det_shifts = tuple(det_shifts) if det_shifts is not None else m["det_shifts"]
         self.nested = float(nested if nested is not None else m["nested"])  # 0: keep nested boxes
         self.min_score = min_score
-        lm_path = Path(lm) if lm else asset_path("lm.npz")
-        self.lm = NgramLM.load(lm_path) if lm_path.is_file() and lm_weight != 0 else None
+        self.lm = None
+        if lm_weight != 0:
+            lm_path = Path(lm) if lm else bundled_asset("lm.npz")
+            self.lm = NgramLM.load(lm_path)
         self.lm_weight = 0.0
         if self.lm is not None:
             self.lm_weight = float(lm_weight if lm_weight is not None else self.lm.weight)

@@ -24,6 +24,8 @@ from ..io.atomic import atomic_write_text
 from ..io.fetch import download, file_digest
 
 BASE_URL = "http://codh.rois.ac.jp"
+DATASET_DEADLINE_S = 3600.0  # one dataset file, all its tries together
+DATASET_MAX_BYTES = 8 << 30
 BOOK_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -103,8 +105,9 @@ def _unpack(archive: Path, dest: Path) -> None:
 
 
 def get_dataset(name: str, out: str | Path, books: list[str] | None = None, base_url: str = BASE_URL,
-                progress: bool = True, say: Callable[[str], None] = print) -> list[Path]:
-    """Download (or resume) ``name`` into ``out``; returns the folders ready for training."""
+                progress: bool = True, say: Callable[[str], None] = print, allow_local: bool = False) -> list[Path]:
+    """Download (or resume) ``name`` into ``out``; returns the folders ready for training. ``allow_local``
+    lets a ``base_url`` on a loopback or private address through (a mirror on your own network)."""
     out = Path(out)
     if name == "codh":
         if not books:
@@ -124,7 +127,8 @@ def get_dataset(name: str, out: str | Path, books: list[str] | None = None, base
             continue
         dest = folder / ".downloads" / f.name if f.unpack else target
         path = download(f"{base_url.rstrip('/')}/{f.path}", dest, f"md5:{f.md5}" if f.md5 else None,
-                        progress=progress)
+                        progress=progress, deadline_s=DATASET_DEADLINE_S, max_bytes=DATASET_MAX_BYTES,
+                        allow_local=allow_local)
         try:
             _verify(path)
             if f.unpack:

@@ -9,18 +9,58 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import DataError
-from .image import to_uint8
+from .image import MAX_PIXELS, to_uint8
 from ..vocab import CODE_RE
 
 # KMNIST's 10 classes (the KMNIST paper): お き す つ な は ま や れ を
 KMNIST_CODES = ["U+304A", "U+304D", "U+3059", "U+3064", "U+306A", "U+306F", "U+307E", "U+3084", "U+308C", "U+3092"]
 
 
+MAX_ARRAY_BYTES = 4 << 30  # one array of an .npz, as declared in its header
+
+
+def npz_headers(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each array's ``(shape, dtype)`` in an ``.npz``, read from the headers only (nothing is decompressed)."""
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                if version not in read:
+                    raise ValueError(f"npy format version {version} not supported")
+                shape, _, dtype = read[version](f)
+            out[info.filename[:-4]] = (tuple(int(n) for n in shape), dtype)
+    return out
+
+
+def check_npz(path: str | Path, max_bytes: int = MAX_ARRAY_BYTES, image_pixels: int | None = None) -> None:
+    """Refuse (:class:`DataError`) an ``.npz`` whose headers declare an array over ``max_bytes``, or, with
+    ``image_pixels``, images (the last two axes) over that many pixels: before anything is decompressed, so
+    a 300-byte file cannot ask for 900 TiB, nor a small compressed one expand to gigabytes."""
+    try:
+        headers = npz_headers(path)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise DataError(path, f"unreadable or truncated npz ({e.__class__.__name__}: {str(e)[:80]})") from None
+    for key, (shape, dtype) in headers.items():
+        n = int(np.prod(shape, dtype=object)) * (dtype.itemsize or 1)
+        if n > max_bytes:
+            raise DataError(path, f"array {key!r} too large ({'x'.join(map(str, shape))} {dtype}, "
+                                  f"{n} bytes > {max_bytes})")
+        if image_pixels and len(shape) >= 2 and shape[-1] * shape[-2] > image_pixels:
+            raise DataError(path, f"array {key!r} holds images too large ({shape[-1]}x{shape[-2]} > "
+                                  f"{image_pixels} pixels)")
+
+
 def load_npz_array(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Load one array from an ``.npz`` (``arr_0`` by default, else the only key, else ``images``)."""
+    """Load one array from an ``.npz`` (``arr_0`` by default, else the only key, else ``images``), its
+    headers checked first (:func:`check_npz`, with the image gate's pixel limit)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found")
+    check_npz(path, image_pixels=MAX_PIXELS)
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())

@@ -5,10 +5,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from ..errors import DataError
-from .fetch import cache_path, download
+from .fetch import MAX_MANIFEST_BYTES, cache_path, download
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,19 @@ def _image_url(resource: dict, service, height: int | None) -> str:
 
 def parse_manifest(m: dict, source: str = "manifest", height: int | None = None) -> list[Canvas]:
     """The canvases of a v2 (``sequences/canvases/images/resource``) or v3 (``items/items/items/body``)
-    manifest, in order. A canvas without an image is an error naming it."""
+    manifest, in order. A canvas without an image, or any part of the wrong JSON type, is a
+    :class:`DataError` naming the manifest."""
     if not isinstance(m, dict):
         raise DataError(source, "not a IIIF manifest (expected a JSON object)")
+    try:
+        return _parse(m, source, height)
+    except DataError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError, RecursionError) as e:
+        raise DataError(source, f"malformed IIIF manifest ({e.__class__.__name__}: {str(e)[:80]})") from None
+
+
+def _parse(m: dict, source: str, height: int | None) -> list[Canvas]:
     out = []
     if "sequences" in m:  # Presentation 2
         canvases = (_first(m["sequences"]) or {}).get("canvases", [])
@@ -98,13 +108,35 @@ def manifest_name(src: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", re.sub(r"\.json$", "", name)) or "manifest"
 
 
-def read_manifest(src: str, cache_dir: str | Path, height: int | None = None) -> list[Canvas]:
-    """Canvases of a manifest given as a URL (fetched and cached) or a local JSON file."""
-    path = download(src, cache_path(src, cache_dir, ".json")) if is_url(src) else Path(src)
+def read_manifest(src: str, cache_dir: str | Path, height: int | None = None,
+                  allow_local: bool = False) -> list[Canvas]:
+    """Canvases of a manifest given as a URL (fetched and cached) or a local JSON file, at most
+    ``MAX_MANIFEST_BYTES``. Fetching follows :func:`kuzushiji.io.fetch.check_url` (``allow_local``)."""
+    if is_url(src):
+        path = download(src, cache_path(src, cache_dir, ".json"), max_bytes=MAX_MANIFEST_BYTES,
+                        allow_local=allow_local)
+    else:
+        path = Path(src)
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise DataError(src, f"manifest too large ({path.stat().st_size} bytes > {MAX_MANIFEST_BYTES})")
         m = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(src, "file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise DataError(src, f"not a JSON manifest ({e.__class__.__name__})") from None
     return parse_manifest(m, src, height)
+
+
+def local_image(image: str, manifest: str) -> Path | None:
+    """The local file a canvas names (``file://`` URL or a plain path, relative to a local manifest's
+    folder), or ``None`` for an http(s) URL."""
+    u = urlparse(image)
+    if u.scheme in ("http", "https"):
+        return None
+    if u.scheme == "file":
+        return Path(unquote(u.path))
+    if u.scheme and len(u.scheme) > 1:  # ftp:, data:, ... (a one-letter scheme is a Windows drive)
+        raise DataError(image, f"only http(s) images or local files are read (not {u.scheme}:)")
+    p = Path(image)
+    return p if p.is_absolute() or is_url(manifest) else Path(manifest).parent / p

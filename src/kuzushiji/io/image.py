@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
+from .jpeg import jpeg_problem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 MAX_PIXELS = 120_000_000  # 11k x 11k; larger inputs are refused before decoding, not silently eaten
@@ -38,10 +39,22 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(path, f"cannot read ({e.strerror or e})") from None
 
 
-def jpeg_is_truncated(data: bytes) -> bool:
-    """A complete JPEG ends its last scan with an EOI marker (FF D9); entropy-coded data never holds
-    that pair, so an EOI before the last SOS (FF DA) -- or none -- means the file was cut short."""
-    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+MULTI_FRAME_FORMATS = ("TIFF", "GIF", "PNG", "WEBP")  # formats whose extra frames are pages (an MPO's are not)
+
+
+def frame_count(im: Image.Image) -> int:
+    """How many pages an opened image holds: its frames for TIFF, GIF, APNG and WebP, else 1."""
+    return int(getattr(im, "n_frames", 1)) if im.format in MULTI_FRAME_FORMATS else 1
+
+
+def image_frames(path: str | Path) -> int:
+    """The number of frames (pages) of an image file, read from its headers; 1 for an unreadable file
+    (whose error :func:`load_image` then reports)."""
+    try:
+        with Image.open(path) as im:
+            return frame_count(im)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError):
+        return 1
 
 
 def _check_pixels(source: str | Path, w: int, h: int, max_pixels: int) -> None:
@@ -70,38 +83,53 @@ def _decode_jpeg_cv2(data: bytes) -> np.ndarray | None:
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS, frame: int | None = None) -> np.ndarray:
     """Read an image file as uint8 ``HxWx3`` (``mode='RGB'``) or ``HxW`` (``mode='L'``).
 
     The header is checked against ``max_pixels`` before anything is decoded, whatever the suffix says;
-    truncated files are errors; 16-bit and float images are rescaled to 8 bits, alpha is composited on
-    white, EXIF orientation is applied. Any problem raises :class:`DataError` naming the file.
+    truncated or corrupt files are errors; 16-bit and float images are rescaled to 8 bits, alpha is composited on
+    white, EXIF orientation is applied. A file of several frames (multi-page TIFF, GIF, APNG) is read one
+    ``frame`` (0-based) at a time; without one it is refused, never silently cut to its first page.
+    Any problem raises :class:`DataError` naming the file.
     """
     path = Path(path)
-    return decode_image(_read_bytes(path), path, mode, max_pixels)
+    return decode_image(_read_bytes(path), path, mode, max_pixels, frame)
 
 
-def decode_image(data: bytes, source: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def decode_image(data: bytes, source: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS,
+                 frame: int | None = None) -> np.ndarray:
     """:func:`load_image` for bytes already in memory (an upload); ``source`` names them in errors."""
     if not data:
         raise DataError(source, "empty file (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as im:
             _check_pixels(source, im.width, im.height, max_pixels)
-            if im.format == "JPEG":
-                if jpeg_is_truncated(data):
-                    raise DataError(source, "truncated JPEG (no end-of-image marker after the last scan)")
+            if im.format in ("JPEG", "MPO"):
+                problem = jpeg_problem(data)
+                if problem:
+                    raise DataError(source, problem)
                 # OpenCV decodes faster; rotated scans (EXIF orientation) take the PIL path below
                 rgb = _decode_jpeg_cv2(data) if im.getexif().get(0x0112, 1) == 1 else None
                 if rgb is not None:
                     return rgb if mode == "RGB" else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            n = frame_count(im)
+            if frame is None and n > 1:
+                raise DataError(source, f"holds {n} frames (pages); `kuzushiji recognize` reads each as a page "
+                                        "(<name>_f0001, ...)")
+            if frame:
+                if not 0 <= frame < n:
+                    raise DataError(source, f"has no frame {frame + 1} (it holds {n})")
+                im.seek(frame)
+                _check_pixels(source, im.width, im.height, max_pixels)
             im = ImageOps.exif_transpose(im)
             im.load()
-            return _to_mode(im, mode)
+            return _to_mode(im, mode, source)
     except DataError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
         msg = str(e).splitlines()[0][:120] if str(e) else ""
+        if isinstance(e, UnidentifiedImageError):  # its message names a BytesIO object, not the file
+            raise DataError(source, "not a readable image (unknown or unsupported format)") from None
         if "truncated" in msg:
             raise DataError(source, "truncated image file") from None
         raise DataError(source, f"not a readable image ({e.__class__.__name__}: {msg})") from None
@@ -113,14 +141,17 @@ def read_page(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return rgb, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _to_mode(im: Image.Image, mode: str) -> np.ndarray:
+def _to_mode(im: Image.Image, mode: str, source: str | Path = "image") -> np.ndarray:
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        im = Image.fromarray(to_uint8(np.asarray(im), "image"), "L")
+        im = Image.fromarray(to_uint8(np.asarray(im), source), "L")
     if im.mode in ("RGBA", "LA", "P", "PA"):
         im = im.convert("RGBA")
         bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
-    return np.asarray(im.convert(mode))
+    try:
+        return np.asarray(im.convert(mode))
+    except ValueError as e:  # a mode PIL cannot convert (LAB, ...)
+        raise DataError(source, f"unsupported image mode {im.mode} ({e})") from None
 
 
 def to_uint8(a: np.ndarray, source: str | Path = "array") -> np.ndarray:
@@ -161,7 +192,7 @@ def as_gray(image, source: str = "array", max_pixels: int = MAX_PIXELS) -> np.nd
     dtypes :func:`to_uint8` takes) or a PIL image -> uint8 grayscale ``HxW``."""
     if isinstance(image, Image.Image):
         _check_pixels(source, image.width, image.height, max_pixels)
-        return _to_mode(ImageOps.exif_transpose(image), "L")
+        return _to_mode(ImageOps.exif_transpose(image), "L", source)
     if not isinstance(image, np.ndarray):
         raise DataError(source, f"expected a numpy array, a PIL image or a path, got {type(image).__name__}")
     a = image

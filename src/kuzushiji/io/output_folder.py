@@ -102,15 +102,20 @@ class OutputFolder:
             raise DataError(self.path, "output path exists and is not a folder")
         out = self.path.resolve()
         if not into_input_folder:
-            for f in inputs:
-                if f.resolve().parent == out:
+            for f in inputs:  # the folder a link lies in counts as well as its target's
+                if out in (f.resolve().parent, f.absolute().parent.resolve()):
                     raise DataError(self.path, f"output folder holds the input {f}; choose another -o "
                                                "(or pass --into-input-folder)")
-        self.inputs = {f.resolve() for f in inputs}
+        self.inputs = {f.resolve() for f in inputs} | {f.absolute().parent.resolve() / f.name for f in inputs}
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise DataError(self.path, f"cannot create output folder ({e.strerror or e})") from None
+        try:  # the lock file doubles as a probe: a read-only folder is refused here, not after the first page
+            with self.locked():
+                pass
+        except OSError as e:
+            raise DataError(self.path, f"cannot write to the output folder ({e.strerror or e})") from None
         remove_stale_temps(self.path)
         self._cache: dict[str, tuple[int, int, str | None, str]] = {}
 

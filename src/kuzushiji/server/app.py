@@ -3,7 +3,10 @@ pages, and the viewer (static files, no build step). Models are loaded once; pag
 pool (onnxruntime releases the GIL), so the server answers while pages are read."""
 from __future__ import annotations
 
+import asyncio
 import io
+import math
+import os
 import re
 import threading
 import uuid
@@ -13,7 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
 
-from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -25,25 +29,31 @@ from ..io.kaggle import format_boxes
 from ..io.output_folder import page_labels
 from ..structures import CharBox
 from ..vocab import CODE_RE
+from .security import LOOPBACK_HOSTS, TOKEN_COOKIE, Guard, GuardMiddleware, check_token
 from .store import Conflict, NotFound, Store
 
 PAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 50 << 20
+MAX_REQUEST_BYTES = 200 << 20  # one upload request, all its files
+MAX_COORD = 1e6  # no page is this large (MAX_PIXELS); refuses 1e308 and infinity
+MAX_INT = 2 ** 62  # versions and ids stay within a database integer
+Version = Field(ge=0, le=MAX_INT)
+STAGED = ".staged-"  # upload files not yet committed (removed at start-up)
 
 
-class Box(BaseModel):
-    x: float = Field(ge=0)
-    y: float = Field(ge=0)
-    w: float = Field(gt=0)
-    h: float = Field(gt=0)
+class Box(BaseModel, allow_inf_nan=False):
+    x: float = Field(ge=0, le=MAX_COORD)
+    y: float = Field(ge=0, le=MAX_COORD)
+    w: float = Field(gt=0, le=MAX_COORD)
+    h: float = Field(gt=0, le=MAX_COORD)
 
     def tuple(self) -> tuple[float, float, float, float]:
         return (self.x, self.y, self.w, self.h)
 
 
 class CharEdit(BaseModel):
-    version: int
+    version: int = Version
     user: str = Field(default="anonymous", max_length=100)
     char: str | None = Field(default=None, min_length=1, max_length=2)  # a character, or U+XXXX in ``code``
     code: str | None = Field(default=None, max_length=10)
@@ -59,12 +69,20 @@ class CharNew(BaseModel):
 
 class Who(BaseModel):
     user: str = Field(default="anonymous", max_length=100)
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class Order(BaseModel):
     user: str = Field(default="anonymous", max_length=100)
     chars: list[int] = Field(min_length=1, max_length=2000)
+    versions: list[int] = Field(min_length=1, max_length=2000)  # the version of each char as the client saw it
+
+
+class Login(BaseModel):
+    token: str = Field(max_length=200)
+
+
+CharId = PathParam(ge=1, le=MAX_INT)
 
 
 def _code(char: str | None, code: str | None) -> str:
@@ -85,13 +103,19 @@ def _safe_stem(name: str) -> str:
 
 def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
                recognizer: Callable[[], object] | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               max_pixels: int = MAX_PIXELS) -> FastAPI:
+               max_pixels: int = MAX_PIXELS, max_request_bytes: int = MAX_REQUEST_BYTES,
+               allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS, auth: bool = False) -> FastAPI:
     """The app over ``data`` (uploaded scans in ``data/images``; the database ``data/kuzushiji.sqlite``
-    unless ``db_url``). ``recognizer`` builds the recognizer (default: the bundled models)."""
+    unless ``db_url``). ``recognizer`` builds the recognizer (default: the bundled models). Requests must
+    name one of ``allowed_hosts``; state changes must come from the page's own origin; with ``auth``, every
+    API call needs a user's token (:mod:`kuzushiji.server.security`)."""
     data = Path(data)
     (data / "images").mkdir(parents=True, exist_ok=True)
+    for left in (data / "images").glob(STAGED + "*"):  # an upload a stopped server never committed
+        left.unlink(missing_ok=True)
     store = Store(db_url or Store.sqlite_url(data))
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="recognize")
+    decoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="decode")  # uploads: never on the event loop
     lock = threading.Lock()
     models: dict = {}
 
@@ -131,10 +155,17 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
     async def lifespan(_: FastAPI):
         yield
         pool.shutdown(wait=False, cancel_futures=True)
+        decoder.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="kuzushiji", version="0.1", lifespan=lifespan,
                   description="Read kuzushiji pages and correct them; every correction becomes training data.")
     app.state.store, app.state.pool = store, pool
+    app.add_middleware(GuardMiddleware, guard=Guard(tuple(allowed_hosts), max_request_bytes,
+                                                    store.user_secret if auth else None))
+
+    def who(request: Request, claimed: str) -> str:
+        """The user of a request: its token's under ``auth``, else the name the client gives."""
+        return request.scope.get("state", {}).get("user") or claimed
     for row in store.pages():  # pages a stopped server left unread are read now
         if row["status"] in ("queued", "processing"):
             pool.submit(read, row["id"])
@@ -153,29 +184,42 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
             raise HTTPException(409, f"page {page_id} is {row['status']}" + (f": {row['error']}" if row["error"] else ""))
         return store.page_dict(page_id)
 
+    def check_upload(blob: bytes, name: str) -> tuple[int, int]:
+        try:
+            h, w = decode_image(blob, name, "L", max_pixels).shape
+        except DataError as e:
+            raise HTTPException(413 if "too large" in e.problem else 415, str(e)) from None
+        return w, h
+
     @app.post("/api/pages", status_code=202, summary="Upload one or more page images; they are read in the background")
     async def upload(files: list[UploadFile] = File(...)) -> dict:
-        staged = []
-        for f in files:
-            blob = await f.read(max_upload_bytes + 1)
-            name = f.filename or "upload"
-            if len(blob) > max_upload_bytes:
-                raise HTTPException(413, f"{name}: file too large (> {max_upload_bytes} bytes)")
-            try:
-                h, w = decode_image(blob, name, "L", max_pixels).shape
-            except DataError as e:
-                raise HTTPException(413 if "too large" in e.problem else 415, str(e)) from None
-            staged.append((name, blob, w, h))
-        out = []
-        for name, blob, w, h in staged:  # every file is valid: store them all
-            page_id = f"{_safe_stem(name)}-{uuid.uuid4().hex[:8]}"
-            suffix = Path(name).suffix.lower()
-            image = page_id + (suffix if suffix in IMAGE_SUFFIXES else ".png")  # readers sniff the content anyway
-            atomic_write_bytes(data / "images" / image, blob)
-            store.add_page(page_id, name, image, w, h)
-            pool.submit(read, page_id)
-            out.append({"id": page_id, "name": name, "status": "queued", "width": w, "height": h})
-        return {"pages": out}
+        loop = asyncio.get_running_loop()
+        staged: list[tuple[str, str, Path, int, int]] = []  # one file in memory at a time; the rest on disk
+        try:
+            for f in files:
+                name = f.filename or "upload"
+                blob = await f.read(max_upload_bytes + 1)
+                if len(blob) > max_upload_bytes:
+                    raise HTTPException(413, f"{name}: file too large (> {max_upload_bytes} bytes)")
+                w, h = await loop.run_in_executor(decoder, check_upload, blob, name)
+                page_id = f"{_safe_stem(name)}-{uuid.uuid4().hex[:8]}"
+                suffix = Path(name).suffix.lower()
+                image = page_id + (suffix if suffix in IMAGE_SUFFIXES else ".png")  # readers sniff the content
+                tmp = data / "images" / f"{STAGED}{image}"
+                await loop.run_in_executor(decoder, atomic_write_bytes, tmp, blob)
+                staged.append((page_id, name, tmp, w, h))
+                del blob
+            out = []
+            for page_id, name, tmp, w, h in staged:  # every file is valid: store them all
+                image = tmp.name[len(STAGED):]
+                os.replace(tmp, data / "images" / image)
+                store.add_page(page_id, name, image, w, h)
+                pool.submit(read, page_id)
+                out.append({"id": page_id, "name": name, "status": "queued", "width": w, "height": h})
+            return {"pages": out}
+        finally:
+            for _, _, tmp, _, _ in staged:
+                tmp.unlink(missing_ok=True)
 
     @app.get("/api/pages", summary="All pages with their status")
     def list_pages() -> dict:
@@ -227,31 +271,43 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
 
+    def on_page(page: dict, box: Box | None) -> tuple[float, float, float, float] | None:
+        """A box that lies on the page (a little slack), or 422."""
+        if box is None:
+            return None
+        if box.x + box.w > page["width"] * 1.05 + 2 or box.y + box.h > page["height"] * 1.05 + 2:
+            raise HTTPException(422, f"box {box.tuple()} lies outside the page ({page['width']}x{page['height']})")
+        return box.tuple()
+
     @app.patch("/api/pages/{page_id}/chars/{cid}", summary="Correct a character: another reading and/or its box")
-    def edit_char(page_id: str, cid: int, e: CharEdit):
-        done_page(page_id)
+    def edit_char(page_id: str, e: CharEdit, request: Request, cid: int = CharId):
+        box = on_page(done_page(page_id), e.box)
         code = _code(e.char, e.code) if (e.char or e.code) else None
-        return guarded(store.edit_char, page_id, cid, e.version, e.user, code, e.box.tuple() if e.box else None)
+        return guarded(store.edit_char, page_id, cid, e.version, who(request, e.user), code, box)
 
     @app.post("/api/pages/{page_id}/chars", status_code=201, summary="Add a box with its character")
-    def add_char(page_id: str, e: CharNew):
-        done_page(page_id)
-        return guarded(store.add_char, page_id, e.user, _code(e.char, e.code), e.box.tuple())
+    def add_char(page_id: str, e: CharNew, request: Request):
+        box = on_page(done_page(page_id), e.box)
+        return guarded(store.add_char, page_id, who(request, e.user), _code(e.char, e.code), box)
 
     @app.delete("/api/pages/{page_id}/chars/{cid}", summary="Delete a box (give the version you saw)")
-    def delete_char(page_id: str, cid: int, version: int, user: str = "anonymous"):
+    def delete_char(page_id: str, request: Request, cid: int = CharId, version: int = Query(ge=0, le=MAX_INT),
+                    user: str = "anonymous"):
         done_page(page_id)
-        return guarded(store.delete_char, page_id, cid, version, user[:100])
+        return guarded(store.delete_char, page_id, cid, version, who(request, user[:100]))
 
-    @app.put("/api/pages/{page_id}/order", summary="Fix the reading order of characters of one column")
-    def reorder(page_id: str, e: Order):
+    @app.put("/api/pages/{page_id}/order", summary="Fix the reading order of characters of one column (with the "
+                                                   "version of each as you saw it)")
+    def reorder(page_id: str, e: Order, request: Request):
         done_page(page_id)
-        return guarded(store.reorder_column, page_id, e.chars, e.user)
+        if len(set(e.chars)) != len(e.chars) or len(e.versions) != len(e.chars):
+            raise HTTPException(422, "chars must be distinct, with one version each")
+        return guarded(store.reorder_column, page_id, e.chars, who(request, e.user), e.versions)
 
     @app.post("/api/pages/{page_id}/undo", summary="Undo your latest correction on this page")
-    def undo(page_id: str, e: Who):
+    def undo(page_id: str, e: Who, request: Request):
         done_page(page_id)
-        r = guarded(store.undo, page_id, e.user)
+        r = guarded(store.undo, page_id, who(request, e.user))
         if r is None:
             raise HTTPException(409, "nothing to undo")
         return r
@@ -274,6 +330,27 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
     async def _data_error(_: Request, e: DataError) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=422)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        # where and what, never the input itself (it may be a whole file, a lone surrogate or a NaN)
+        errors = [{"loc": [str(x) for x in err.get("loc", ())], "msg": str(err.get("msg", ""))[:200]}
+                  for err in e.errors()[:20]]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.post("/api/login", summary="Trade a token (`kuzushiji users add NAME`) for a session cookie")
+    def login(e: Login) -> Response:
+        user = check_token(e.token, store.user_secret) if auth else None
+        if auth and user is None:
+            raise HTTPException(401, "unknown token")
+        r = JSONResponse({"user": user, "auth": auth})
+        if user:
+            r.set_cookie(TOKEN_COOKIE, e.token, httponly=True, samesite="strict")
+        return r
+
+    @app.get("/api/me", summary="Who this session is (under serve --auth) and whether the server asks for tokens")
+    def me(request: Request) -> dict:
+        return {"user": who(request, ""), "auth": auth}
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -291,7 +368,12 @@ def export_files(store: Store, data: Path) -> list[tuple[str, bytes]]:
         if not p["n_corrections"]:
             continue
         d = store.page_dict(p["id"])
-        boxes = [CharBox(c["code"], *(round(v) for v in c["box"])) for c in d["chars"]]
+        boxes = [CharBox(c["code"], *(round(v) for v in c["box"])) for c in d["chars"]
+                 if all(math.isfinite(v) for v in c["box"])]  # a box stored before boxes were checked
         rows.append(f"{p['id']},{format_boxes(boxes)}")
-        files.append((f"train_images/{p['image']}", (data / "images" / p["image"]).read_bytes()))
+        try:
+            files.append((f"train_images/{p['image']}", (data / "images" / p["image"]).read_bytes()))
+        except OSError as e:
+            raise DataError(data / "images" / p["image"], f"the image of page {p['id']} cannot be read "
+                                                          f"({e.strerror or e})") from None
     return [("train.csv", ("image_id,labels\n" + "".join(r + "\n" for r in rows)).encode("utf-8"))] + files

@@ -27,6 +27,8 @@ SCHEMA = [
         id INTEGER PRIMARY KEY, page_id VARCHAR(100) NOT NULL, user_name TEXT NOT NULL, at TEXT NOT NULL,
         action VARCHAR(20) NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0)""",
     "CREATE INDEX IF NOT EXISTS corrections_page ON corrections (page_id, undone)",
+    """CREATE TABLE IF NOT EXISTS users (
+        name VARCHAR(64) PRIMARY KEY, salt TEXT NOT NULL, digest TEXT NOT NULL, created TEXT NOT NULL)""",
 ]
 CHAR_FIELDS = ("cid", "code", "x", "y", "w", "h", "col", "pos", "score", "det_score", "candidates", "deleted", "version",
                "model")  # model: the recognizer's [code, x, y, w, h] ('' for a box a person added)
@@ -220,14 +222,16 @@ class Store:
             self._log(c, page_id, user, "delete", [old], [after])
             return char_json(after)
 
-    def reorder_column(self, page_id: str, cids: list[int], user: str) -> list[dict]:
-        """Set the reading order of characters of one column: ``cids`` top to bottom, as the reader has it."""
+    def reorder_column(self, page_id: str, cids: list[int], user: str, versions: list[int]) -> list[dict]:
+        """Set the reading order of characters of one column: ``cids`` top to bottom, as the reader has it.
+        ``versions`` are the versions the client saw: a character changed since (by another reorder too)
+        is a :class:`Conflict` and nothing is written."""
         with self.engine.begin() as c:
             olds = [self._get(c, page_id, cid) for cid in cids]
             if len({o["col"] for o in olds}) != 1 or any(o["deleted"] for o in olds):
                 raise ValueError("the characters must be live characters of one column")
             slots = sorted(o["pos"] for o in olds)  # the same positions, given out in the new order
-            afters = [self._write(c, page_id, dict(o, pos=p), None) for o, p in zip(olds, slots)]
+            afters = [self._write(c, page_id, dict(o, pos=p), v) for o, p, v in zip(olds, slots, versions)]
             self._log(c, page_id, user, "reorder", olds, afters)
             return [char_json(a) for a in afters]
 
@@ -246,10 +250,50 @@ class Store:
             return {"undone": r._mapping["action"], "chars": [b["cid"] for b in before]}
 
     def corrections(self, page_id: str | None = None) -> list[dict]:
+        """The log: who, when, what (``before``/``after``: each character's reading and box), and if undone."""
         with self.engine.connect() as c:
-            rows = c.execute(text("SELECT id, page_id, user_name, at, action, undone FROM corrections"
+            rows = c.execute(text("SELECT id, page_id, user_name, at, action, undone, before, after FROM corrections"
                                   + (" WHERE page_id = :p" if page_id else "") + " ORDER BY id"), dict(p=page_id))
-            return [dict(r._mapping) for r in rows]
+            out = []
+            for r in rows:
+                d = dict(r._mapping)
+                for k in ("before", "after"):
+                    d[k] = [_summary(ch) for ch in json.loads(d[k])]
+                out.append(d)
+            return out
+
+    # users (serve --auth) ---------------------------------------------------------------------------
+    def add_user(self, name: str) -> str:
+        """Add a user; returns their token (only its salted hash is stored). A name taken is a ValueError."""
+        from .security import new_token
+
+        token, salt, digest = new_token(name)
+        with self.engine.begin() as c:
+            if c.execute(text("SELECT 1 FROM users WHERE name = :n"), dict(n=name)).first():
+                raise ValueError(f"user {name} exists (remove them first for a new token)")
+            c.execute(text("INSERT INTO users (name, salt, digest, created) VALUES (:n, :s, :d, :t)"),
+                      dict(n=name, s=salt, d=digest, t=now()))
+        return token
+
+    def remove_user(self, name: str) -> bool:
+        with self.engine.begin() as c:
+            return c.execute(text("DELETE FROM users WHERE name = :n"), dict(n=name)).rowcount == 1
+
+    def users(self) -> list[dict]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(text("SELECT name, created FROM users ORDER BY name"))]
+
+    def user_secret(self, name: str) -> tuple[str, str] | None:
+        """``(salt, digest)`` of a user's token, or None."""
+        with self.engine.connect() as c:
+            r = c.execute(text("SELECT salt, digest FROM users WHERE name = :n"), dict(n=name)).first()
+        return (r[0], r[1]) if r else None
+
+
+def _summary(ch: dict) -> dict:
+    """A character as the log shows it: id, reading, box, deleted."""
+    return {"id": ch["cid"], "code": ch["code"], "char": code_to_char(ch["code"]),
+            "box": [ch["x"], ch["y"], ch["w"], ch["h"]], "deleted": bool(ch["deleted"])}
 
 
 def char_json(ch: dict) -> dict:

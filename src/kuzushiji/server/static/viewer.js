@@ -17,6 +17,7 @@ async function api(method, url, body) {
   else if (body !== undefined) { opt.body = JSON.stringify(body); opt.headers["Content-Type"] = "application/json"; }
   const r = await fetch(url, opt);
   const data = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  if (r.status === 401 && url !== "/api/login") $("login").hidden = false;  // serve --auth: ask for a token
   if (!r.ok) {
     const err = new Error(typeof data === "object" ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : data);
     err.status = r.status;
@@ -24,6 +25,12 @@ async function api(method, url, body) {
   }
   return data;
 }
+
+$("login").onsubmit = async (ev) => {
+  ev.preventDefault();
+  try { await api("POST", "/api/login", { token: $("token").value.trim() }); location.reload(); }
+  catch (e) { say(e.message, true); }
+};
 
 // pages -------------------------------------------------------------------------------------------
 async function loadPages() {
@@ -249,10 +256,12 @@ $("delete").onclick = async () => {
 };
 async function move(step) {
   const p = state.page, c = p.chars[state.sel], col = p.columns.find((k) => k.chars.includes(state.sel));
-  const ids = col.chars.map((i) => p.chars[i].id), k = ids.indexOf(c.id), j = k + step;
+  const ids = col.chars.map((i) => p.chars[i].id), versions = col.chars.map((i) => p.chars[i].version);
+  const k = ids.indexOf(c.id), j = k + step;
   if (j < 0 || j >= ids.length) return;
   [ids[k], ids[j]] = [ids[j], ids[k]];
-  await change("PUT", `/api/pages/${p.image_id}/order`, { user: user(), chars: ids });
+  [versions[k], versions[j]] = [versions[j], versions[k]];
+  await change("PUT", `/api/pages/${p.image_id}/order`, { user: user(), chars: ids, versions });
   reselect(c.id);
 }
 $("up").onclick = () => move(-1);
