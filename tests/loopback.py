@@ -1,10 +1,12 @@
 """A small HTTP server on 127.0.0.1 for download tests: static files, HTTP Range, injected failures
-(503 answers, connections cut half-way), a IIIF Image API route that scales, and a request log."""
+(503 answers, connections cut half-way, a byte every few seconds, an endless body), a IIIF Image API route
+that scales, and a request log."""
 from __future__ import annotations
 
 import io
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
@@ -16,6 +18,8 @@ class Loopback:
         self.fail: dict[str, int] = {}  # path -> how many 503 answers before serving
         self.cut: dict[str, int] = {}  # path -> how many times to send half the body and close
         self.log: list[tuple[str, str]] = []  # (path, Range header)
+        self.drip: dict[str, float] = {}  # path -> seconds between single bytes, sent forever (no length)
+        self.endless: set[str] = set()  # paths sent as zeros forever, with no Content-Length
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +33,17 @@ class Loopback:
                     server.fail[path] -= 1
                     self.send_error(503, "try later")
                     return
+                if path in server.drip or path in server.endless:
+                    self.send_response(200)
+                    self.end_headers()
+                    try:
+                        while True:
+                            self.wfile.write(b"\0" if path in server.drip else bytes(1 << 16))
+                            self.wfile.flush()
+                            if path in server.drip:
+                                time.sleep(server.drip[path])
+                    except OSError:  # the client gave up
+                        return
                 body = server.body(path)
                 if body is None:
                     self.send_error(404, "not found")

@@ -50,8 +50,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+        from .predictor import bundle_version
+
+        print(f"kuzushiji {__version__} (models: bundle {bundle_version()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kuzushiji", description="OCR for kuzushiji (pre-modern Japanese cursive script).")
+    p.add_argument("--version", action=_Version, nargs=0, help="print the package and model-bundle versions")
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("evaluate", help="competition F1 of a submission against the truth")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -130,6 +131,10 @@ def cmd_memory(a: argparse.Namespace) -> int:
     out = Path(a.output)
     if out.exists():
         raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
+    try:  # before the pages are read: a folder that cannot take the file is refused now
+        tempfile.TemporaryFile(dir=out.parent or ".").close()
+    except OSError as e:
+        raise DataError(out, f"cannot write there ({e.strerror or e})") from None
     clf = OnnxClassifier(a.classifier or asset_path("classifier.onnx"), threads=a.threads)
     records = [r for folder in a.inputs for r in load_pages(folder)]
     mem = GlyphMemory.from_pages(clf, records, [str(x) for x in a.inputs])

@@ -33,6 +33,20 @@ def asset_path(name: str) -> Path:
     return Path(str(resources.files("kuzushiji") / "assets" / name))
 
 
+def bundle_version() -> str:
+    """A fingerprint of the bundled models (SHA-256 of every file in :data:`BUNDLE`, 12 hex digits), or a
+    line naming what is missing."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in BUNDLE:
+        p = asset_path(name)
+        if not p.is_file():
+            return f"incomplete, {name} missing"
+        h.update(name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def bundled_asset(name: str) -> Path:
     """A file of the bundle; a one-line :class:`DataError` when the install lost it (never a silent fallback)."""
     p = asset_path(name)
