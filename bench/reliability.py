@@ -60,7 +60,57 @@ def make_corpus(page: Path, d: Path) -> dict[str, Path]:
     for name in ("trunc30.jpg", "trunc90.jpg", "empty.jpg", "text.png", "header20000.jpg", "png30000_named.jpg",
                  "gray16.png", "cmyk.jpg", "rgba.png"):
         c[name] = d / name
+    # round two (the 2026-12-06 report): frames, JPEG structure, pixel values
+    pg = Image.open(page).convert("L").resize((600, 968))
+    blank = Image.new("L", pg.size, 255)
+    blank.save(d / "frames_blank_first.tif", save_all=True, append_images=[pg])
+    pg.save(d / "frames3.gif", save_all=True, append_images=[blank, pg])
+    blank.save(d / "apng.png", save_all=True, append_images=[pg], duration=100)
+    buf = bytearray(data)
+    mid = len(buf) // 2
+    for q in range(mid, mid + 2000, 7):
+        buf[q] = buf[q] ^ 0x5A if buf[q] != 0xFF else buf[q]
+    (d / "corrupt_mid.jpg").write_bytes(bytes(buf))
+    (d / "motion_photo.jpg").write_bytes(data + np.random.RandomState(0).bytes(200_000))
+    Image.fromarray(np.asarray(pg, np.float32) * 1000).save(d / "float_big.tif")
+    for name in ("frames_blank_first.tif", "frames3.gif", "apng.png", "corrupt_mid.jpg", "motion_photo.jpg",
+                 "float_big.tif"):
+        c[name] = d / name
     return c
+
+
+def round_two_cases(page: Path, work: Path) -> list[tuple[str, list[str], str]]:
+    """(case, CLI arguments, what the one error line must name) for the arrays, memories, manifests and
+    options of the round-two report; made here (small files) and run through the CLI like the pages."""
+    import io
+    import json
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    header = io.BytesIO()
+    npy.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (100, 20000, 20000)})
+    with zipfile.ZipFile(work / "header_bomb.npz", "w") as z:
+        z.writestr("arr_0.npy", header.getvalue() + bytes(64))
+    np.savez_compressed(work / "zip_bomb.npz", np.zeros((1, 30000, 30000), np.uint8))
+    np.savez(work / "bad_meta.npz", features=np.zeros((1, 4), np.float16), labels=np.zeros(1, np.int32),
+             meta=np.array(json.dumps([1])))
+    (work / "malformed.json").write_text('{"sequences": [{"canvases": [1]}]}')
+    (work / "deep.json").write_text('{"items": ' + "[" * 100000 + "]" * 100000 + "}")
+    canvas = {"sequences": [{"canvases": [{"@id": "c", "images": [{"resource": {"@id": "file:///etc/passwd"}}]}]}]}
+    (work / "file_canvas.json").write_text(json.dumps(canvas))
+    canvas["sequences"][0]["canvases"][0]["images"][0]["resource"]["@id"] = "http://127.0.0.1:9/admin"
+    (work / "loopback_canvas.json").write_text(json.dumps(canvas))
+    o = str(work / "o2")
+    return [("npz header 40 GB", ["classify", str(work / "header_bomb.npz")], "header_bomb.npz"),
+            ("npz 875 KB -> 900 MB", ["classify", str(work / "zip_bomb.npz")], "zip_bomb.npz"),
+            ("--memory meta [1]", ["recognize", str(page), "-o", o, "--memory", str(work / "bad_meta.npz")],
+             "bad_meta.npz"),
+            ("manifest canvases [1]", ["recognize", str(work / "malformed.json"), "-o", o], "malformed.json"),
+            ("manifest 100000 deep", ["recognize", str(work / "deep.json"), "-o", o], "deep.json"),
+            ("canvas file:///etc", ["recognize", str(work / "file_canvas.json"), "-o", o], "file:///etc/passwd"),
+            ("canvas 127.0.0.1", ["recognize", str(work / "loopback_canvas.json"), "-o", o], "127.0.0.1:9"),
+            ("memory -o /proc/x.npz", ["memory", str(work), "-o", "/proc/x.npz"], "/proc/x.npz")]
 
 
 def hostile_table(page: Path, work: Path) -> list[tuple[str, str, int, float, float]]:
@@ -72,7 +122,8 @@ def hostile_table(page: Path, work: Path) -> list[tuple[str, str, int, float, fl
     for name, p in corpus.items():
         rc, err, dt, mb = run(["recognize", str(p), "-o", str(work / f"out_{name}"), "--quiet"])
         lines = [x for x in err.splitlines() if x.startswith("error")]
-        outcome = "correct output" if rc == 0 else (f"clear error: {lines[0][7:90]}" if len(lines) == 1 and str(p) in lines[0]
+        n = len(list((work / f"out_{name}").glob("*.json")))
+        outcome = f"correct output ({n} page(s))" if rc == 0 else (f"clear error: {lines[0][7:90]}" if len(lines) == 1 and str(p) in lines[0]
                                                     else f"UNCLEAR ({err.strip()[-80:]})")
         rows.append((name, outcome, rc, dt, mb))
     npz = work / "u16.npz"
@@ -81,8 +132,15 @@ def hostile_table(page: Path, work: Path) -> list[tuple[str, str, int, float, fl
     for name in ("u16.npz", "nan.npz"):
         rc, err, dt, mb = run(["classify", str(work / name)])
         rows.append((f"classify {name}", "correct output" if rc == 0 else f"clear error: {err.strip()[7:90]}", rc, dt, mb))
-    rc, err, dt, mb = run(["recognize", str(page), "-o", str(work / "o"), "--threshold", "nan"])
-    rows.append(("--threshold nan", f"usage error: {err.strip().splitlines()[-1][:80]}", rc, dt, mb))
+    for flag in ("--threshold", "--pdf-dpi"):
+        rc, err, dt, mb = run(["recognize", str(page), "-o", str(work / "o"), flag, "nan"])
+        rows.append((f"{flag} nan", f"usage error: {err.strip().splitlines()[-1][:80]}", rc, dt, mb))
+    for name, args, names in round_two_cases(page, work):
+        rc, err, dt, mb = run(args)
+        lines = [x for x in err.splitlines() if x.startswith("error") and x != "error: no input pages found"]
+        outcome = (f"clear error: {lines[0][7:90]}" if rc != 0 and len(lines) == 1 and names in lines[0]
+                   else f"UNCLEAR ({err.strip()[-80:]})")
+        rows.append((name, outcome, rc, dt, mb))
     return rows
 
 
@@ -144,16 +202,16 @@ def evaluate_scale(truth_csv: Path, n_pages: int, work: Path) -> tuple[float, fl
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", default=str(REPO.parent / "shared/data/kuzushiji_pages_100241706"))
-    ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--kills", type=int, default=20, help="kill -9 + --resume rounds (0: skip)")
     ap.add_argument("--eval-pages", type=int, default=4000)
     a = ap.parse_args()
     images = sorted(Path(a.pages, "images").glob("*.jpg"))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         rows = hostile_table(images[0], work)  # corpus made in a child: this process stays small
-        print(f"{'case':<22} {'rc':>3} {'s':>6} {'peak MB':>8}  outcome")
+        print(f"{'case':<24} {'rc':>3} {'s':>6} {'peak MB':>8}  outcome")
         for name, outcome, rc, dt, mb in rows:
-            print(f"{name:<22} {rc:>3} {dt:>6.2f} {mb:>8.0f}  {outcome}")
+            print(f"{name:<24} {rc:>3} {dt:>6.2f} {mb:>8.0f}  {outcome}")
         worst = max(rows, key=lambda r: r[4])
         print(f"\nworst peak memory: {worst[4]:.0f} MB ({worst[0]})")
         batch = work / "batch"
