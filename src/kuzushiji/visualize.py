@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import colorsys
+from functools import lru_cache
 from typing import Sequence
 
 import cv2
@@ -9,15 +10,27 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .structures import CharBox, CharPoint
-from .utils.fonts import overlay_font_path
+from .utils.fonts import overlay_font_paths
 from .vocab import code_to_char
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    p = overlay_font_path()
-    if p is None:
-        return ImageFont.load_default()
-    return ImageFont.truetype(str(p), size)
+@lru_cache(maxsize=64)
+def _faces(size: int) -> tuple:
+    return tuple(ImageFont.truetype(str(p), size) for p in overlay_font_paths()) or (ImageFont.load_default(),)
+
+
+def _has_glyph(font, ch: str) -> bool:
+    """Whether ``font`` draws ``ch`` itself rather than its missing-glyph box (compared with a private-use
+    character, which no face here draws)."""
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return True
+    return bytes(font.getmask(ch)) != bytes(font.getmask("\ue000"))
+
+
+def _font_for(ch: str, size: int):
+    """The first overlay face that has ``ch`` (else the first face)."""
+    faces = _faces(size)
+    return next((f for f in faces if _has_glyph(f, ch)), faces[0])
 
 
 def draw_overlay(image: np.ndarray, boxes: Sequence[CharBox] = (), points: Sequence[CharPoint] = (),
@@ -37,18 +50,19 @@ def draw_overlay(image: np.ndarray, boxes: Sequence[CharBox] = (), points: Seque
     draw = ImageDraw.Draw(im, "RGBA")
     sizes = [b.w * scale for b in boxes] or [40 * scale]
     fsize = max(12, int(np.median(sizes) * 0.6))
-    font = _font(fsize)
     for i, b in enumerate(boxes):
         color = colors[i] if colors else _color(i)
         x0, y0, x1, y1 = b.x * scale, b.y * scale, (b.x + b.w) * scale, (b.y + b.h) * scale
         draw.rectangle([x0, y0, x1, y1], outline=color + (255,), width=max(1, round(2 * scale + 1)))
-        _label(draw, x1 + 2, (y0 + y1) / 2 - fsize / 2, code_to_char(b.code), font, color)
+        ch = code_to_char(b.code)
+        _label(draw, x1 + 2, (y0 + y1) / 2 - fsize / 2, ch, _font_for(ch, fsize), color)
     for i, p in enumerate(points):
         color = _color(i) if not colors else colors[i]
         x, y = p.x * scale, p.y * scale
         r = max(3, fsize // 5)
         draw.ellipse([x - r, y - r, x + r, y + r], fill=color + (230,))
-        _label(draw, x + r + 2, y - fsize / 2, code_to_char(p.code), font, color)
+        ch = code_to_char(p.code)
+        _label(draw, x + r + 2, y - fsize / 2, ch, _font_for(ch, fsize), color)
     return im
 
 

@@ -26,3 +26,9 @@ def overlay_font_path() -> Path | None:
         if p is not None:
             return p
     return None
+
+
+def overlay_font_paths() -> list[Path]:
+    """Every overlay face installed, best first: a character the first lacks (IPAmj has no 〱 〲) is drawn
+    with the next that has it."""
+    return [p for p in map(find_font, OVERLAY_FONTS) if p is not None]
