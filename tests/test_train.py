@@ -116,3 +116,33 @@ def test_detector_background_weight_per_source():
     assert torch.isclose(focal_loss(logits, target, torch.ones(2)), full)
     pos_only = focal_loss(logits, target, torch.zeros(2))
     assert pos_only < full and torch.isclose(focal_loss(logits, target, torch.full((2,), 0.5)), (full + pos_only) / 2)
+
+
+def test_fine_tune_the_bundled_models(tmp_path, tiny_pages, capsys):
+    """`--init bundled`: the shipped classifier and detector, rebuilt from their ONNX, start where they are (an
+    export after a step at a vanishing learning rate reads as the bundle reads) and fine-tune; a missing
+    checkpoint is one line, before any data is read."""
+    from kuzushiji.inference.classifier import OnnxClassifier
+    from kuzushiji.predictor import asset_path
+
+    codes = ["U+3042", "U+3044", "U+306E", "U+5C71"]
+    try:
+        generate_crops(tmp_path / "crops", codes, per_class=6, size=48, workers=1)
+    except RuntimeError:
+        pytest.skip("synthesis fonts not installed")
+    run = tmp_path / "ft"
+    assert main(["train", "classifier", "--source", str(tmp_path / "crops"), "--out", str(run), "--size", "48",
+                 "--epochs", "1", "--batch", "8", "--threads", "1", "--lr", "1e-9", "--init", "bundled"]) == 0
+    assert main(["export", "classifier", str(run / "best.pt"), "-o", str(tmp_path / "ft.onnx")]) == 0
+    crops = np.load(tmp_path / "crops/images.npy")
+    mine, bundled = OnnxClassifier(tmp_path / "ft.onnx"), OnnxClassifier(asset_path("classifier.onnx"))
+    assert mine.codes == bundled.codes
+    assert np.abs(mine.predict(crops) - bundled.predict(crops)).max() < 1e-3
+    assert main(["train", "detector", "--data", str(tiny_pages), "--out", str(tmp_path / "det"), "--height", "256",
+                 "--crop", "128", "--batch", "2", "--iters", "1", "--epochs", "1", "--threads", "1",
+                 "--init", "bundled"]) == 0
+    capsys.readouterr()
+    assert main(["train", "classifier", "--source", str(tmp_path / "crops"), "--out", str(tmp_path / "x"),
+                 "--init", "runs/cls/best.pt"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "runs/cls/best.pt: checkpoint not found" in err[0]

@@ -55,7 +55,8 @@ def _common_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
-    p.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--init", help="start from these weights (fine-tuning): a checkpoint .pt, an .onnx, or 'bundled' "
+                                  "(the shipped model; 'bundled:classifier_2' for the second classifier)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
 

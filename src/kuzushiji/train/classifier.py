@@ -17,8 +17,9 @@ from ..datasets.augment import augment_batch
 from ..datasets.crops import CropSet, load_source
 from ..inference.classifier import normalize_crops
 from ..models import create_model
+from ..models.from_onnx import freeze_batchnorm
 from ..vocab import RARE
-from .common import (History, autocast, load_checkpoint, resume, save_checkpoint, start_run,
+from .common import (History, autocast, init_checkpoint, resume, save_checkpoint, start_run,
                      unwrap, warmup_cosine)
 from .reports import classifier_report
 from .scoring import accuracy_report, predict_logits, to_labels
@@ -81,12 +82,13 @@ def epoch_indices(labels: np.ndarray, n_classes: int, cap: int, min_per_class: i
 
 
 def train_classifier(cfg: ClassifierConfig) -> Path:
+    ckpt_init = init_checkpoint(cfg.init, "classifier") if cfg.init else None  # a bad --init fails first
     rank, world, device, out = start_run(cfg.out, cfg.device, cfg.threads, cfg.seed)
     reps = cfg.repeat or [1] * len(cfg.sources)
     loaded = [load_source(s, cfg.size) for s in cfg.sources]
     train = CropSet.concat([c for c, r in zip(loaded, reps) for _ in range(max(1, r))])
     classes = choose_classes(train, cfg)
-    ckpt_init = load_checkpoint(cfg.init) if cfg.init else None
+    frozen_bn = bool(ckpt_init and ckpt_init.get("frozen_bn"))  # rebuilt from ONNX: BatchNorms folded, kept frozen
     if ckpt_init is not None and not cfg.classes:
         classes = ckpt_init["codes"]  # fine-tuning keeps the pretrained head's classes
     y = to_labels(train.codes, classes)
@@ -110,6 +112,7 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
     ck = resume(out / "last.pt", model, opt, sched) if cfg.resume else None
     if ck is not None:
         start, best = ck["epoch"] + 1, ck.get("best", -1.0)
+        frozen_bn = bool(ck.get("frozen_bn", frozen_bn))
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
@@ -118,6 +121,8 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
 
     for epoch in range(start, cfg.epochs):
         model.train()
+        if frozen_bn:
+            freeze_batchnorm(model)
         rng = np.random.default_rng(cfg.seed * 1009 + epoch * 17 + rank)
         idx = epoch_indices(y, len(classes), cfg.cap, cfg.min_per_class, rng)[rank::world]
         t0, losses, correct, seen = time.time(), [], 0, 0
@@ -160,7 +165,7 @@ def train_classifier(cfg: ClassifierConfig) -> Path:
         score = np.mean([r["accuracy"] for r in reports.values()]) if reports else row["train_acc"]
         state = {"model": unwrap(model).state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
                  "best": best, "codes": classes, "model_name": arch, "model_kwargs": {"num_classes": len(classes), **kw},
-                 "input_size": cfg.size, "config": asdict(cfg), "train_counts": dict(counts)}
+                 "input_size": cfg.size, "config": asdict(cfg), "train_counts": dict(counts), "frozen_bn": frozen_bn}
         if score >= best:
             best = state["best"] = float(score)
             save_checkpoint(out / "best.pt", state)

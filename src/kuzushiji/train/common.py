@@ -102,6 +102,38 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+BUNDLED_INIT = {"classifier": "classifier.onnx", "detector": "detector.onnx"}
+
+
+def init_checkpoint(spec: str, kind: str) -> dict:
+    """The weights ``--init`` names: a checkpoint (``.pt``), an exported ``.onnx``, or ``bundled`` /
+    ``bundled:classifier_2`` (the shipped model, rebuilt from its ONNX: :mod:`kuzushiji.models.from_onnx`).
+    Anything missing or unreadable is a one-line :class:`DataError`, before any data is loaded."""
+    from ..errors import DataError
+
+    if spec == "bundled" or spec.startswith("bundled:"):
+        from ..predictor import bundled_asset
+
+        name = spec.partition(":")[2] or BUNDLED_INIT[kind]
+        spec = str(bundled_asset(name if name.endswith(".onnx") else name + ".onnx"))
+    path = Path(spec)
+    if not path.is_file():
+        raise DataError(path, "checkpoint not found (a training run's best.pt or last.pt, an .onnx, or "
+                              "--init bundled for the shipped model)")
+    if path.suffix == ".onnx":
+        from ..models.from_onnx import model_from_onnx
+
+        ck = model_from_onnx(path)[1]
+    else:
+        try:
+            ck = load_checkpoint(path)
+        except Exception as e:  # noqa: BLE001 - torch.load raises many types for a bad file
+            raise DataError(path, f"not a checkpoint ({e.__class__.__name__})") from None
+    if not isinstance(ck, dict) or "model" not in ck or (kind == "classifier" and "codes" not in ck):
+        raise DataError(path, f"not a {kind} checkpoint")
+    return ck
+
+
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     """The model a checkpoint holds (built by name from the registry, weights loaded, in eval mode) and the
     checkpoint itself (codes, input size, config)."""

@@ -18,7 +18,8 @@ from ..inference.detector import decode
 from ..metrics import Counts, match_page
 from ..structures import CharBox, CharPoint
 from ..models import create_model
-from .common import (History, autocast, load_checkpoint, resume, save_checkpoint, start_run,
+from ..models.from_onnx import freeze_batchnorm
+from .common import (History, autocast, init_checkpoint, resume, save_checkpoint, start_run,
                      unwrap, warmup_cosine)
 
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -115,6 +116,8 @@ def evaluate(model, pages, device, precision="auto") -> dict:
 
 
 def train_detector(cfg: DetectorConfig) -> Path:
+    ckpt_init = init_checkpoint(cfg.init, "detector") if cfg.init else None  # a bad --init fails first
+    frozen_bn = bool(ckpt_init and ckpt_init.get("frozen_bn"))  # rebuilt from ONNX: BatchNorms folded, kept frozen
     rank, world, device, out = start_run(cfg.out, cfg.device, cfg.threads, cfg.seed)
     weights = cfg.weights or [1.0] * len(cfg.data)
     sets = []
@@ -129,8 +132,8 @@ def train_detector(cfg: DetectorConfig) -> Path:
     sampler = DetectionSampler(sets, weights, cfg.crop, seed=cfg.seed * 7919 + rank, neg_weights=cfg.neg_weights or None)
 
     model = create_model(cfg.model).to(device).to(memory_format=torch.channels_last)
-    if cfg.init:
-        model.load_state_dict(load_checkpoint(cfg.init)["model"])
+    if ckpt_init is not None:
+        model.load_state_dict(ckpt_init["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.iters
     warm = min(300, total // 10)
@@ -140,6 +143,7 @@ def train_detector(cfg: DetectorConfig) -> Path:
     ck = resume(out / "last.pt", model, opt, sched) if cfg.resume else None
     if ck is not None:
         start_epoch, best_f1 = ck["epoch"] + 1, ck.get("best_f1", -1.0)
+        frozen_bn = bool(ck.get("frozen_bn", frozen_bn))
         sampler.rng = np.random.default_rng(cfg.seed * 7919 + rank + 1000 * start_epoch)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
@@ -147,6 +151,8 @@ def train_detector(cfg: DetectorConfig) -> Path:
 
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
+        if frozen_bn:
+            freeze_batchnorm(model)
         t0, losses = time.time(), []
         bar = tqdm(range(cfg.iters), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False)
         for _ in bar:
@@ -176,7 +182,7 @@ def train_detector(cfg: DetectorConfig) -> Path:
                                          ("real-page detection", ["val_f1", "val_precision", "val_recall"])])
         state = {"model": unwrap(model).state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                  "epoch": epoch, "best_f1": best_f1, "config": asdict(cfg), "model_name": cfg.model,
-                 "threshold": row.get("val_threshold", 0.3)}
+                 "threshold": row.get("val_threshold", 0.3), "frozen_bn": frozen_bn}
         f1 = row.get("val_f1", -row["loss"])
         if f1 >= best_f1:
             best_f1 = state["best_f1"] = f1
