@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the project needs: the fonts it renders with (synthetic pages, overlays) and
-# Chromium for the viewer's browser tests (driven by Playwright with the system browser). Idempotent.
+# Install the Debian packages the project needs. `install_system.sh demo`: what recognizing needs (the two faces
+# overlays draw modern characters with). Without an argument, everything: the brush and cursive faces synthetic
+# pages are rendered with, a plain Japanese face for the viewer's text (IPAGothic), and Chromium for the viewer's
+# browser tests (driven by Playwright with the system browser). Idempotent.
 set -euo pipefail
-PKGS="fonts-kouzan-mouhitsu fonts-aoyagi-soseki fonts-aoyagi-kouzan-t fonts-hanazono fonts-ipamj-mincho fonts-kiloji fonts-dejima-mincho chromium"
+DEMO="fonts-ipamj-mincho fonts-hanazono"
+PKGS="$DEMO fonts-kouzan-mouhitsu fonts-aoyagi-soseki fonts-aoyagi-kouzan-t fonts-kiloji fonts-dejima-mincho fonts-ipafont-gothic chromium"
+[ "${1:-}" = demo ] && PKGS="$DEMO"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -51,7 +51,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
         def recognizer():
             return Recognizer(mode="accurate" if a.accurate else "fast", memory=a.memory)
     app = create_app(a.data, a.db, a.workers, recognizer, max_upload_bytes=a.max_upload_mb << 20,
-                     max_request_bytes=a.max_request_mb << 20, allowed_hosts=hosts, auth=a.auth)
+                     max_request_bytes=a.max_request_mb << 20, allowed_hosts=hosts, auth=a.auth,
+                     allow_local=a.allow_local)
     if a.auth and not app.state.store.users():
         print("warning: --auth but no users yet: add one with `kuzushiji users add NAME --data ...`", file=sys.stderr)
     print(f"kuzushiji: http://{a.host}:{a.port}/  (API docs at /docs; data in {Path(a.data).resolve()}"
@@ -112,6 +113,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="largest upload request, all its files together, refused as it streams (default 200)")
     s.add_argument("--allowed-host", action="append",
                    help="a host name clients reach the server by (beside 127.0.0.1 and localhost); repeat for more")
+    s.add_argument("--allow-local", action="store_true",
+                   help="IIIF manifests given in the app may be on loopback or private addresses and name local files")
     s.add_argument("--auth", action="store_true",
                    help="every request needs a user's token (`kuzushiji users add NAME`); corrections are logged "
                         "under that user")

@@ -90,6 +90,16 @@ class Page:
     def points(self) -> list[CharPoint]:
         return [CharPoint(c.code, *c.center) for c in self.chars]
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Page":
+        """A page from its JSON layout (:meth:`to_dict`, or the web app's page with corrections applied)."""
+        chars = [Char(tuple(c["box"]), c["code"], c["char"], float(c["score"]), float(c.get("det_score", c["score"])),
+                      [Candidate(a["code"], a["char"], float(a["prob"])) for a in c.get("candidates", [])],
+                      int(c.get("column", -1))) for c in d["chars"]]
+        columns = [Column(list(k["chars"]), tuple(k["box"])) for k in d.get("columns", [])]
+        return cls(d["image_id"], int(d["width"]), int(d["height"]), chars, columns, {}, d.get("source", ""),
+                   d.get("canvas", ""))
+
     def to_dict(self) -> dict:
         """Everything but the timings, so identical runs write identical files."""
         d = asdict(self)

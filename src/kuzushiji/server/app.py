@@ -82,6 +82,17 @@ class Login(BaseModel):
     token: str = Field(max_length=200)
 
 
+class Manifest(BaseModel):
+    url: str = Field(max_length=2000)
+
+
+BOOK_FORMATS = ("txt", "tei", "page", "alto")
+MEDIA = {"txt": "text/plain; charset=utf-8", "tei": "application/xml", "page": "application/xml",
+         "alto": "application/xml"}
+MAX_PDF_PAGES = 500  # a PDF or manifest uploaded at once
+PDF_DPI = 200
+
+
 CharId = PathParam(ge=1, le=MAX_INT)
 
 
@@ -104,11 +115,12 @@ def _safe_stem(name: str) -> str:
 def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
                recognizer: Callable[[], object] | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                max_pixels: int = MAX_PIXELS, max_request_bytes: int = MAX_REQUEST_BYTES,
-               allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS, auth: bool = False) -> FastAPI:
+               allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS, auth: bool = False, allow_local: bool = False) -> FastAPI:
     """The app over ``data`` (uploaded scans in ``data/images``; the database ``data/kuzushiji.sqlite``
     unless ``db_url``). ``recognizer`` builds the recognizer (default: the bundled models). Requests must
     name one of ``allowed_hosts``; state changes must come from the page's own origin; with ``auth``, every
-    API call needs a user's token (:mod:`kuzushiji.server.security`)."""
+    API call needs a user's token (:mod:`kuzushiji.server.security`). ``allow_local``: IIIF manifests may be on
+    loopback or private addresses and name local files (as the CLI's ``--allow-local``)."""
     data = Path(data)
     (data / "images").mkdir(parents=True, exist_ok=True)
     for left in (data / "images").glob(STAGED + "*"):  # an upload a stopped server never committed
@@ -191,6 +203,55 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
             raise HTTPException(413 if "too large" in e.problem else 415, str(e)) from None
         return w, h
 
+    def pdf_pages(blob: bytes, name: str) -> list[tuple[str, bytes, int, int]]:
+        """Each page of an uploaded PDF as ``(name, PNG bytes, w, h)``, in order (the CLI's renderer and limits)."""
+        import tempfile
+
+        from PIL import Image
+
+        from ..io.atomic import image_bytes as encode
+        from ..io.pdf import pdf_page_count, render_pdf_page
+
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+            f.write(blob)
+            f.flush()
+            try:
+                n = pdf_page_count(f.name)
+                if n > MAX_PDF_PAGES:
+                    raise DataError(name, f"{n} pages; the web app takes at most {MAX_PDF_PAGES} a PDF")
+                out = []
+                for i in range(n):
+                    rgb = render_pdf_page(f.name, i, PDF_DPI, max_pixels)
+                    out.append((f"{name} p{i + 1:04d}", encode(Image.fromarray(rgb).convert("L"), "PNG"),
+                                rgb.shape[1], rgb.shape[0]))
+                return out
+            except DataError as e:
+                raise HTTPException(413 if "too large" in e.problem else 415,
+                                    f"{name}: {e.problem}".replace(f.name, name)) from None
+
+    def commit(staged: list[tuple[str, str, Path, int, int]]) -> list[dict]:
+        """Store staged files as pages (in order) and queue them; each answer notes earlier pages of that name."""
+        names = {}
+        for p in store.pages():
+            names.setdefault(p["name"], []).append(p["id"])
+        out = []
+        for page_id, name, tmp, w, h in staged:
+            image = tmp.name[len(STAGED):]
+            os.replace(tmp, data / "images" / image)
+            store.add_page(page_id, name, image, w, h)
+            pool.submit(read, page_id)
+            out.append({"id": page_id, "name": name, "status": "queued", "width": w, "height": h,
+                        "duplicate_of": names.get(name, [])})
+        return out
+
+    async def stage(loop, name: str, blob: bytes, w: int, h: int, staged: list) -> None:
+        page_id = f"{_safe_stem(name)}-{uuid.uuid4().hex[:8]}"
+        suffix = Path(name).suffix.lower()
+        image = page_id + (suffix if suffix in IMAGE_SUFFIXES else ".png")  # readers sniff the content
+        tmp = data / "images" / f"{STAGED}{image}"
+        await loop.run_in_executor(decoder, atomic_write_bytes, tmp, blob)
+        staged.append((page_id, name, tmp, w, h))
+
     @app.post("/api/pages", status_code=202, summary="Upload one or more page images; they are read in the background")
     async def upload(files: list[UploadFile] = File(...)) -> dict:
         loop = asyncio.get_running_loop()
@@ -201,25 +262,89 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
                 blob = await f.read(max_upload_bytes + 1)
                 if len(blob) > max_upload_bytes:
                     raise HTTPException(413, f"{name}: file too large (> {max_upload_bytes} bytes)")
+                if blob[:5] == b"%PDF-":  # each page of a PDF is a page, in order
+                    for pname, png, w, h in await loop.run_in_executor(decoder, pdf_pages, blob, name):
+                        await stage(loop, pname, png, w, h, staged)
+                    continue
                 w, h = await loop.run_in_executor(decoder, check_upload, blob, name)
-                page_id = f"{_safe_stem(name)}-{uuid.uuid4().hex[:8]}"
-                suffix = Path(name).suffix.lower()
-                image = page_id + (suffix if suffix in IMAGE_SUFFIXES else ".png")  # readers sniff the content
-                tmp = data / "images" / f"{STAGED}{image}"
-                await loop.run_in_executor(decoder, atomic_write_bytes, tmp, blob)
-                staged.append((page_id, name, tmp, w, h))
+                await stage(loop, name, blob, w, h, staged)
                 del blob
-            out = []
-            for page_id, name, tmp, w, h in staged:  # every file is valid: store them all
-                image = tmp.name[len(STAGED):]
-                os.replace(tmp, data / "images" / image)
-                store.add_page(page_id, name, image, w, h)
-                pool.submit(read, page_id)
-                out.append({"id": page_id, "name": name, "status": "queued", "width": w, "height": h})
-            return {"pages": out}
+            return {"pages": commit(staged)}  # every file is valid: store them all
         finally:
             for _, _, tmp, _, _ in staged:
                 tmp.unlink(missing_ok=True)
+
+    def fetch_manifest(url: str) -> list[tuple[str, bytes]]:
+        """The images of a IIIF manifest's canvases, fetched under the URL policy (the CLI's)."""
+        from ..io.iiif import is_url
+        from ..io.sources import expand_sources
+
+        if not is_url(url):  # never a path on the server's disk
+            raise HTTPException(422, f"{url}: give the manifest's http(s) URL")
+        errors: list[str] = []
+        sources = expand_sources([url], cache_dir=data / "iiif_cache", warn=errors.append, allow_local=allow_local)
+        if errors or not sources:
+            raise HTTPException(422, errors[0].removeprefix("error: ") if errors else f"{url}: no pages")
+        if len(sources) > MAX_PDF_PAGES:
+            raise HTTPException(413, f"{url}: {len(sources)} canvases; at most {MAX_PDF_PAGES}")
+        out = []
+        for i, src in enumerate(sources):
+            try:
+                path = src.prefetch() if src.url else src.file
+                blob = Path(path).read_bytes()
+            except DataError as e:
+                raise HTTPException(422, str(e)) from None
+            if len(blob) > max_upload_bytes:
+                raise HTTPException(413, f"{src.origin}: file too large (> {max_upload_bytes} bytes)")
+            out.append((f"{src.page_id}.jpg", blob))
+        return out
+
+    @app.post("/api/manifests", status_code=202, summary="Read the canvases of a IIIF manifest URL as pages, in order")
+    async def add_manifest(m: Manifest) -> dict:
+        loop = asyncio.get_running_loop()
+        staged: list = []
+        try:
+            for name, blob in await loop.run_in_executor(decoder, fetch_manifest, m.url):
+                w, h = await loop.run_in_executor(decoder, check_upload, blob, name)
+                await stage(loop, name, blob, w, h, staged)
+            return {"pages": commit(staged)}
+        finally:
+            for _, _, tmp, _, _ in staged:
+                tmp.unlink(missing_ok=True)
+
+    def as_page(page_id: str):
+        from ..structures import Page
+
+        d = done_page(page_id)
+        d["source"] = d["name"]
+        return Page.from_dict(d)
+
+    @app.get("/api/pages/{page_id}/export.{fmt}", summary="The corrected page as txt, tei, page (PAGE XML) or alto")
+    def export_page(page_id: str, fmt: str) -> Response:
+        from ..exporters import SUFFIXES, render
+
+        if fmt not in BOOK_FORMATS:
+            raise HTTPException(404, f"no format {fmt!r}; choose from {', '.join(BOOK_FORMATS)}")
+        return Response(render(as_page(page_id), fmt), media_type=MEDIA[fmt], headers={
+            "Content-Disposition": f'attachment; filename="{page_id}{SUFFIXES[fmt]}"'})
+
+    @app.get("/api/export/{fmt}.zip", summary="The whole book (every read page, in upload order), corrected, in one "
+                                              "format; txt also as one book.txt")
+    def export_book(fmt: str) -> Response:
+        from ..exporters import SUFFIXES, now_iso, render
+
+        if fmt not in BOOK_FORMATS:
+            raise HTTPException(404, f"no format {fmt!r}; choose from {', '.join(BOOK_FORMATS)}")
+        buf, created, texts = io.BytesIO(), now_iso(), []
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for n, row in enumerate(store.pages("done")):
+                page = as_page(row["id"])
+                z.writestr(f"{n + 1:04d}_{row['id']}{SUFFIXES[fmt]}", render(page, fmt, created))
+                texts.append(f"# {row['name']}\n{page.text}\n")
+            if fmt == "txt":
+                z.writestr("book.txt", "\n".join(texts))
+        return Response(buf.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="book_{fmt}.zip"'})
 
     @app.get("/api/pages", summary="All pages with their status")
     def list_pages() -> dict:

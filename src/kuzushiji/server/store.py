@@ -297,12 +297,12 @@ def _summary(ch: dict) -> dict:
 
 
 def char_json(ch: dict) -> dict:
-    """A character row in the CLI's JSON layout (plus ``id``, ``version``, and ``corrected``: a person added it or
-    changed its reading or box from the recognizer's)."""
+    """A character row in the CLI's JSON layout (plus ``id``, ``version``, ``reviewed``: a person has acted on it,
+    and ``corrected``: a person added it or changed its reading or box from the recognizer's)."""
     cands = [{"code": k, "char": code_to_char(k) if k.startswith("U+") else "〓", "prob": p}
              for k, p in json.loads(ch["candidates"])]
     x, y, w, h = ch["x"], ch["y"], ch["w"], ch["h"]
     return {"id": ch["cid"], "version": ch["version"], "box": [x, y, w, h], "center": [x + w / 2, y + h / 2],
             "code": ch["code"], "char": code_to_char(ch["code"]), "score": ch["score"], "det_score": ch["det_score"],
-            "candidates": cands, "column": ch["col"], "deleted": bool(ch["deleted"]),
+            "candidates": cands, "column": ch["col"], "deleted": bool(ch["deleted"]), "reviewed": ch["version"] > 0,
             "corrected": not ch["model"] or json.loads(ch["model"]) != [ch["code"], x, y, w, h]}

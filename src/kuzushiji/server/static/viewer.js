@@ -41,9 +41,12 @@ async function loadPages() {
     const d = document.createElement("div");
     d.dataset.id = p.id;
     d.className = state.page && state.page.image_id === p.id ? "current" : "";
-    d.innerHTML = `<div>${esc(p.name)}</div><span class="status">${p.status}${p.status === "done" ? ` · ${p.n_chars} chars · ${p.n_corrections} fixes` : ""}</span>`;
+    const dup = state.pages.filter((q) => q.name === p.name).length > 1;
+    d.innerHTML = `<div class="name">${esc(p.name)}</div><span class="status">${p.status}${p.status === "done" ? ` · ${p.n_chars} chars · ${p.n_corrections} fixes` : ""}</span>`
+      + (dup ? ` <span class="dup">duplicate name</span>` : "") + `<button class="del" title="delete this page">×</button>`;
     d.title = p.error || p.id;
     d.onclick = () => openPage(p.id);
+    d.querySelector(".del").onclick = (ev) => { ev.stopPropagation(); deletePage(p); };
     nav.appendChild(d);
   }
   const left = [...state.waiting].filter((id) => { const p = state.pages.find((q) => q.id === id); return p && !["done", "failed"].includes(p.status); });
@@ -56,18 +59,50 @@ async function loadPages() {
   return left.length;
 }
 
+async function deletePage(p) {
+  if (!confirm(`Delete ${p.name} with its corrections? This cannot be undone.`)) return;
+  try {
+    await api("DELETE", `/api/pages/${p.id}`);
+    if (state.page && state.page.image_id === p.id) { state.page = null; $("scan").hidden = true; $("empty").hidden = false; draw(); }
+    say(`${p.name} deleted`);
+    loadPages();
+  } catch (e) { say(e.message, true); }
+}
+
+function uploaded(r) {
+  r.pages.forEach((p) => state.waiting.add(p.id));
+  const dups = r.pages.filter((p) => p.duplicate_of && p.duplicate_of.length).map((p) => p.name);
+  say(`${r.pages.length} page(s) uploaded` + (dups.length ? ` — already here before: ${dups.join(", ")}` : ""), dups.length > 0);
+  poll();
+}
+
+$("manifest-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const url = $("manifest-url").value.trim();
+  if (!url) return;
+  say("fetching the manifest's pages…");
+  try { uploaded(await api("POST", "/api/manifests", { url })); $("manifest-url").value = ""; } catch (e) { say(e.message, true); }
+};
+
+$("download").onchange = (ev) => {
+  const [what, fmt] = ev.target.value.split(":");
+  ev.target.value = "";
+  if (!fmt) return;
+  if (what === "page" && !state.page) { say("open a page first", true); return; }
+  const a = document.createElement("a");
+  a.href = what === "page" ? `/api/pages/${state.page.image_id}/export.${fmt}` : `/api/export/${fmt}.zip`;
+  a.download = "";
+  document.body.appendChild(a); a.click(); a.remove();
+};
+
 function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
 
 $("upload").onchange = async (ev) => {
   const fd = new FormData();
   for (const f of ev.target.files) fd.append("files", f);
   ev.target.value = "";
-  try {
-    const r = await api("POST", "/api/pages", fd);
-    r.pages.forEach((p) => state.waiting.add(p.id));
-    say(`${r.pages.length} page(s) uploaded`);
-    poll();
-  } catch (e) { say(e.message, true); }
+  say("uploading…");
+  try { uploaded(await api("POST", "/api/pages", fd)); } catch (e) { say(e.message, true); }
 };
 
 async function poll() { if (await loadPages()) setTimeout(poll, 700); }
@@ -79,6 +114,7 @@ async function openPage(id, keepView) {
   if (fresh) state.sel = -1;
   if (p.status !== "done") { say(`${p.name}: ${p.status} ${p.error || ""}`, p.status === "failed"); }
   const img = $("scan");
+  img.hidden = false; $("empty").hidden = true;
   if (fresh) {
     img.onload = () => { if (!keepView) fit(); };
     img.src = `/api/pages/${id}/image`;
@@ -86,11 +122,29 @@ async function openPage(id, keepView) {
     img.style.height = p.height + "px";
   }
   document.querySelectorAll("#pages > div").forEach((d) => d.classList.toggle("current", d.dataset.id === id));
+  const w = p.chars.map((c) => c.box[2]).sort((a, b) => a - b);
+  state.labelBase = w.length ? w[w.length >> 1] * 0.6 : 24;  // one label size per page
   draw();
+  apply();
+  showHistory();
+}
+
+async function showHistory() {
+  const list = $("history");
+  list.innerHTML = "";
+  if (!state.page || state.page.status !== "done") return;
+  const { corrections } = await api("GET", `/api/pages/${state.page.image_id}/corrections`);
+  const show = (xs) => xs.map((c) => (c.deleted ? "∅" : esc(c.char))).join("");
+  for (const k of corrections.slice().reverse()) {
+    const li = document.createElement("li");
+    li.className = k.undone ? "undone" : "";
+    li.innerHTML = `${esc(k.user_name)} · ${esc(k.at.replace("T", " ").slice(0, 16))} · ${esc(k.action)}: ${show(k.before)} → ${show(k.after)}`;
+    list.appendChild(li);
+  }
 }
 
 // drawing -----------------------------------------------------------------------------------------
-function cls(c) { return (c.score < LOW && !c.corrected ? " low" : "") + (c.corrected ? " corrected" : ""); }
+function cls(c) { return (c.score < LOW && !c.corrected && !c.reviewed ? " low" : "") + (c.corrected ? " corrected" : ""); }
 
 function draw() {
   const p = state.page, boxes = $("boxes"), text = $("text");
@@ -101,7 +155,7 @@ function draw() {
     b.className = "box" + cls(c) + (i === state.sel ? " selected" : "");
     b.dataset.i = i;
     Object.assign(b.style, { left: c.box[0] + "px", top: c.box[1] + "px", width: c.box[2] + "px", height: c.box[3] + "px" });
-    b.innerHTML = `<span class="label" style="font-size:${Math.round(Math.max(24, c.box[2] * 0.6))}px">${esc(c.char)}</span><span class="handle"></span>`;
+    b.innerHTML = `<span class="label">${esc(c.char)}</span><span class="handle"></span>`;
     b.onmouseenter = (ev) => tip(c, ev);
     b.onmousemove = (ev) => tip(c, ev);
     b.onmouseleave = () => { $("tip").hidden = true; };
@@ -158,7 +212,13 @@ function editor() {
 }
 
 // view: zoom and pan ------------------------------------------------------------------------------
-function apply() { const v = state.view; $("stage").style.transform = `translate(${v.x}px, ${v.y}px) scale(${v.s})`; }
+function apply() {
+  const v = state.view, st = $("stage");
+  st.style.transform = `translate(${v.x}px, ${v.y}px) scale(${v.s})`;
+  // labels: the page's one size, kept between 11 and 28 screen pixels at any zoom
+  const px = Math.min(Math.max(state.labelBase || 24, 11 / v.s), 28 / v.s);
+  st.style.setProperty("--label", `${px.toFixed(1)}px`);
+}
 function fit() {
   const r = $("viewer").getBoundingClientRect(), p = state.page;
   const s = Math.min(r.width / p.width, r.height / p.height) * 0.98;
@@ -248,7 +308,31 @@ async function edit(fields) {
   reselect(keep);
 }
 function reselect(id) { const i = state.page.chars.findIndex((c) => c.id === id); if (i >= 0) select(i); }
-$("type-form").onsubmit = (ev) => { ev.preventDefault(); const v = $("type-char").value.trim(); if (v) edit({ char: v }); $("type-char").value = ""; };
+$("type-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const v = $("type-char").value.trim();
+  $("type-char").value = "";
+  $("type-char").blur();
+  if (v) { await edit({ char: v }); nextLow(); }
+};
+function readingOrder() { return state.page ? state.page.columns.flatMap((k) => k.chars) : []; }
+function step(d) {
+  const order = readingOrder(), k = order.indexOf(state.sel);
+  const i = order[Math.min(order.length - 1, Math.max(0, k < 0 ? 0 : k + d))];
+  if (i !== undefined) { select(i); center(i); }
+}
+function nextLow() {
+  const order = readingOrder(), k = order.indexOf(state.sel);
+  const rest = order.slice(k + 1).concat(order.slice(0, k + 1));
+  const i = rest.find((j) => cls(state.page.chars[j]).includes("low"));
+  if (i === undefined) { say("no low-confidence character left on this page"); return; }
+  select(i); center(i);
+}
+async function accept() {  // the reading is right: recorded as reviewed, then on to the next doubtful one
+  const c = state.page.chars[state.sel];
+  await edit({ code: c.code });
+  nextLow();
+}
 $("delete").onclick = async () => {
   const c = state.page.chars[state.sel];
   await change("DELETE", `/api/pages/${state.page.image_id}/chars/${c.id}?version=${c.version}&user=${encodeURIComponent(user())}`);
@@ -273,8 +357,18 @@ $("add-box").onclick = () => setAdding(!state.adding);
 $("show-labels").onchange = (ev) => $("stage").classList.toggle("hide-labels", !ev.target.checked);
 window.addEventListener("keydown", (ev) => {
   if (ev.target.tagName === "INPUT") return;
-  if ((ev.ctrlKey || ev.metaKey) && ev.key === "z") { ev.preventDefault(); undo(); }
+  if ((ev.ctrlKey || ev.metaKey) && ev.key === "z") { ev.preventDefault(); undo(); return; }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || !state.page) return;
   if (ev.key === "Delete" && state.sel >= 0) $("delete").click();
+  else if (ev.key === "n") { ev.preventDefault(); nextLow(); }
+  else if (ev.key === "ArrowDown") { ev.preventDefault(); step(1); }
+  else if (ev.key === "ArrowUp") { ev.preventDefault(); step(-1); }
+  else if (ev.key === "Enter" && state.sel >= 0) { ev.preventDefault(); accept(); }
+  else if (ev.key.length === 1 && ev.key !== " " && state.sel >= 0) {  // type to replace
+    ev.preventDefault();
+    $("type-char").value = ev.key;
+    $("type-char").focus();
+  }
 });
 
 loadPages().then(() => { const id = location.hash.slice(1) || (state.pages.find((p) => p.status === "done") || {}).id; if (id) openPage(id); });
