@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action=_Version, nargs=0, help="print the package and model-bundle versions")
     sub = p.add_subparsers(dest="command", required=True)
 
+    from . import cli_data, cli_infer, cli_serve, cli_synth, cli_train
+
+    for module in (cli_infer, cli_serve, cli_data, cli_train, cli_synth):  # reading first, training last
+        module.add_commands(sub)
+
     e = sub.add_parser("evaluate", help="competition F1 of a submission against the truth")
     e.add_argument("--truth", required=True, help="train.csv (U+XXXX x y w h) or CODH coordinate.csv")
     e.add_argument("--pred", required=True, help="submission CSV (U+XXXX cx cy)")
@@ -81,18 +86,83 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_cer)
 
     s = sub.add_parser("show", help="draw boxes or points with their modern characters on a page")
-    s.add_argument("image")
+    s.add_argument("image", help="the page image")
     s.add_argument("--labels", help="train.csv, submission CSV or CODH coordinate.csv")
     s.add_argument("--image-id", help="row to draw (default: the image file name without extension)")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--max-side", type=int, default=2000)
+    s.add_argument("-o", "--output", required=True, help="the image to write (.png or .jpg)")
+    s.add_argument("--max-side", type=int, default=2000, help="longest side of the drawing in pixels (default 2000)")
     s.set_defaults(func=cmd_show)
-
-    from . import cli_data, cli_infer, cli_serve, cli_synth, cli_train
-
-    for module in (cli_synth, cli_train, cli_infer, cli_data, cli_serve):
-        module.add_commands(sub)
+    document(p)
     return p
+
+
+# One example per command, shown at the end of its --help.
+EXAMPLES = {
+    "recognize": "kuzushiji recognize scans/*.jpg book.pdf -o out --format json,txt,csv,tei --overlay",
+    "batch": "kuzushiji batch scans/ -o out --recursive --engine ray --resume",
+    "align": "kuzushiji align scans/*.jpg --text book.txt -o labels --overlay",
+    "memory": "kuzushiji memory labels fixes -o mine.npz --extend bundled",
+    "classify": "kuzushiji classify crop.png kmnist-test-imgs.npz --restrict kmnist --top-k 3",
+    "serve": "kuzushiji serve --data kuzushiji_data --port 8000",
+    "export-corrections": "kuzushiji export-corrections --data kuzushiji_data -o fixes",
+    "users": "kuzushiji users add alice --data kuzushiji_data",
+    "data": "kuzushiji data get k49 -o data",
+    "data get": "kuzushiji data get codh 200003076 200014740 -o data",
+    "train": "kuzushiji train classifier --source crops --source labels --init bundled --out runs/cls",
+    "train detector": "kuzushiji train detector --data synth --data labels --init bundled --out runs/det",
+    "train classifier": "kuzushiji train classifier --source crops --source labels --repeat 1 --repeat 20 "
+                        "--init bundled --epochs 4 --out runs/cls",
+    "prepare": "kuzushiji prepare --source npz:k49-train-imgs.npz,k49-train-labels.npz,k49_classmap.csv "
+               "--source kkanji2 -o combined",
+    "export": "kuzushiji export classifier runs/cls/best.pt -o mine.onnx",
+    "synth": "kuzushiji synth pages -o synth -n 3000",
+    "synth pages": "kuzushiji synth pages -o synth -n 3000 --workers 2",
+    "synth crops": "kuzushiji synth crops -o crops --top 1500 --per-class 64",
+    "synth fonts": "kuzushiji synth fonts",
+    "evaluate": "kuzushiji evaluate --truth train.csv --pred out/submission.csv --per-class per_class.csv",
+    "cer": "kuzushiji cer out/page.txt transcription.txt --spelling",
+    "show": "kuzushiji show page.jpg --labels train.csv -o shown.png",
+}
+
+# Help for options many commands share, where a command gives none of its own.
+COMMON_HELP = {
+    "--threads": "CPU threads for inference or training (default 0: onnxruntime's / torch's choice)",
+    "--quiet": "no progress bars",
+    "--seed": "random seed (default %(default)s)",
+    "--epochs": "passes over the training data (default %(default)s)",
+    "--batch": "batch size (default %(default)s)",
+    "--lr": "peak learning rate (default %(default)s)",
+    "--precision": "auto: bf16 autocast on CPU and CUDA where supported, else fp32 (default %(default)s)",
+    "--output": "where to write",
+    "--workers": "worker processes (default %(default)s)",
+    "--model": "model name from the registry (default %(default)s)",
+    "--mixup": "mixup alpha, 0 for none (default %(default)s)",
+    "--crop": "training crop side in pixels (default %(default)s)",
+    "--max-pages": "use at most this many pages of each --data folder (default: all)",
+    "--size": "crop side in pixels (default %(default)s)",
+    "--per-class": "crops per class (default %(default)s)",
+    "--shared": "the shared data folder (default ../shared/data)",
+    "--height": "page height in pixels (default %(default)s)",
+    "--cap": "at most this many crops per class (default %(default)s)",
+    "--min-per-class": "classes with fewer crops are repeated up to this many (default %(default)s)",
+    "--source": "a crop source: a crops folder, npz:IMAGES,LABELS,CLASSMAP, or a Kuzushiji-Kanji folder; repeat",
+    "--top-k": "candidates per crop (default %(default)s)",
+    "-n": "how many pages (default %(default)s)",
+}
+
+
+def document(parser: argparse.ArgumentParser, path: str = "") -> None:
+    """Every option gets a help line (a shared one where the command gives none) and every command its example."""
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sp in a.choices.items():
+                document(sp, f"{path} {name}".strip())
+        elif not a.help and not isinstance(a, argparse._HelpAction):
+            key = next((o for o in a.option_strings if o.startswith("--")), (a.option_strings or [a.dest])[0])
+            a.help = COMMON_HELP.get(key, COMMON_HELP.get(a.option_strings[0] if a.option_strings else "", ""))
+    if path in EXAMPLES:
+        parser.epilog = f"example:\n  {EXAMPLES[path]}"
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,8 +107,8 @@ def cmd_align(a: argparse.Namespace) -> int:
         print("error: no input images found", file=sys.stderr)
         return 2
     out = OutputFolder(a.output, files)
-    # the aligner decides about boxes; the hand head is off unless asked for (fitted to earlier labels, it would
-    # vote for their mistakes)
+    # the aligner decides about boxes; the hand head reads with the mode's share, as recognize does (pass
+    # --head-weight 0 when the memory was fitted to earlier labels of these pages: it would vote for their mistakes)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0,
                      mode="accurate" if a.accurate else "fast", fp_filter=False,
                      memory=False if a.no_memory else a.memory, head_weight=a.head_weight)
@@ -230,7 +230,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al = sub.add_parser("align", help="align pages with their known text: real labels (train.csv) from a transcription")
     al.add_argument("inputs", nargs="+", help="page images in reading order (files, directories, globs)")
     al.add_argument("--text", required=True, help="UTF-8 transcription in reading order (may be much longer)")
-    al.add_argument("-o", "--output", required=True)
+    al.add_argument("-o", "--output", required=True, help="output folder (Kaggle layout: train.csv, train_images/)")
     al.add_argument("--overlay", action="store_true", help="write <id>.overlay.jpg: accepted green, aligned orange, extra red")
     al.add_argument("--min-run", type=int, help="accepted boxes lie in runs of this many matches (default 2)")
     al.add_argument("--window", type=int, help="an agreeing box within this many on each side (default 3)")
@@ -242,7 +242,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--memory", help="glyph memory of the (first) classifier (default: the bundled one with the bundled "
                                      "classifier)")
     al.add_argument("--no-memory", action="store_true", help="no glyph memory")
-    al.add_argument("--head-weight", type=_share, default=0.0, help="share of the memory's hand head (default 0: off)")
+    al.add_argument("--head-weight", type=_share, help="share of the memory's hand head in the class probabilities, "
+                                                      "0-1 (default 0.2; 0: not used)")
     al.add_argument("--threads", type=int, default=0)
     al.add_argument("--quiet", action="store_true")
     al.set_defaults(func=cmd_align)
@@ -259,8 +260,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=cmd_memory)
 
     c = sub.add_parser("classify", help="classify character crops: image files or .npz arrays")
-    c.add_argument("inputs", nargs="+")
-    c.add_argument("--top-k", type=int, default=5)
+    c.add_argument("inputs", nargs="+", help="crop images and .npz arrays of crops (N, H, W)")
+    c.add_argument("--top-k", type=int, default=5, help="candidates per crop (default 5)")
     c.add_argument("--restrict", help="codes to allow: a file, a comma list, or 'kmnist'")
     c.add_argument("--classifier", help="classifier ONNX (default: bundled)")
     c.add_argument("--key", help="array key inside the .npz (default arr_0, or the only one)")

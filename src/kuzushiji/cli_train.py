@@ -108,8 +108,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     pr.set_defaults(func=cmd_prepare)
 
     e = sub.add_parser("export", help="export a checkpoint to ONNX")
-    e.add_argument("kind", choices=["detector", "classifier"])
-    e.add_argument("checkpoint")
+    e.add_argument("kind", choices=["detector", "classifier"], help="what the checkpoint holds")
+    e.add_argument("checkpoint", help="a training run's best.pt or last.pt")
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--threshold", type=float, help="detector: default score threshold stored in the model")
     e.set_defaults(func=cmd_export)
