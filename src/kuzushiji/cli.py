@@ -102,6 +102,7 @@ EXAMPLES = {
     "batch": "kuzushiji batch scans/ -o out --recursive --engine ray --resume",
     "align": "kuzushiji align scans/*.jpg --text book.txt -o labels --overlay",
     "memory": "kuzushiji memory labels fixes -o mine.npz --extend bundled",
+    "adapt": "kuzushiji adapt book/*.jpg -o book.npz && kuzushiji recognize book/*.jpg -o out --memory book.npz",
     "classify": "kuzushiji classify crop.png kmnist-test-imgs.npz --restrict kmnist --top-k 3",
     "serve": "kuzushiji serve --data kuzushiji_data --port 8000",
     "export-corrections": "kuzushiji export-corrections --data kuzushiji_data -o fixes",

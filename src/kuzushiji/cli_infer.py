@@ -152,6 +152,38 @@ def cmd_memory(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_adapt(a: argparse.Namespace) -> int:
+    """Adapt the glyph memory to a book from its own unlabelled pages."""
+    import cv2
+
+    from .adapt import adapt, base_memory
+    from .errors import DataError
+    from .io.sources import expand_sources
+    from .predictor import Recognizer
+
+    out = Path(a.output)
+    if out.exists():
+        raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
+    try:
+        tempfile.TemporaryFile(dir=out.parent or ".").close()
+    except OSError as e:
+        raise DataError(out, f"cannot write there ({e.strerror or e})") from None
+    sources = expand_sources(a.inputs, a.recursive, warn=lambda m: print(m, file=sys.stderr))
+    if not sources:
+        raise DataError(" ".join(a.inputs), "no input pages found")
+    rec = Recognizer(mode="accurate" if a.accurate else "fast", memory=False, threads=a.threads)
+    base = base_memory(getattr(a, "from"), rec.classifier)
+    pages = [(s.page_id, lambda s=s: cv2.cvtColor(s.load(), cv2.COLOR_RGB2GRAY)) for s in sources]
+    mem = adapt(rec, pages, a.rounds, a.min_prob, base, say=lambda m: print(m, file=sys.stderr))
+    try:
+        mem.save(out)
+    except OSError as e:
+        raise DataError(out, f"cannot write the memory ({e.strerror or e})") from None
+    print(f"{out}: {len(mem)} glyphs of {len(set(mem.labels.tolist()))} characters (with a hand head); read the book "
+          f"with: kuzushiji recognize PAGES -o out --memory {out}")
+    return 0
+
+
 def _threshold(s: str) -> float:
     from .predictor import check_threshold
 
@@ -258,6 +290,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--no-head", action="store_true", help="do not fit a hand head to the remembered glyphs")
     m.add_argument("--threads", type=int, default=0)
     m.set_defaults(func=cmd_memory)
+
+    ad = sub.add_parser("adapt", help="adapt to a book from its own pages, no labels: a book memory to read it with")
+    ad.add_argument("inputs", nargs="+", help="the book's pages: image files, PDFs, folders, globs")
+    ad.add_argument("-o", "--output", required=True, help="the book memory (.npz); never overwritten")
+    ad.add_argument("--rounds", type=int, default=2, help="read, remember, read again: how many times (default 2)")
+    ad.add_argument("--min-prob", type=float, default=0.5,
+                    help="a reading is kept when every source agrees and its probability reaches this (default 0.5)")
+    ad.add_argument("--from", default="bundled", help="the memory to start from and keep: 'bundled' (default), "
+                                                      "'none', or a memory file of the bundled classifier")
+    ad.add_argument("--accurate", action="store_true", help="read in the accurate mode")
+    ad.add_argument("--recursive", action="store_true", help="look for pages in subfolders of folders too")
+    ad.add_argument("--threads", type=int, default=0)
+    ad.set_defaults(func=cmd_adapt)
 
     c = sub.add_parser("classify", help="classify character crops: image files or .npz arrays")
     c.add_argument("inputs", nargs="+", help="crop images and .npz arrays of crops (N, H, W)")

@@ -95,8 +95,17 @@ class FPFilter:
         # one thread: a page has a few hundred boxes, and OpenMP threads would compete with onnxruntime's
         return np.mean([b.predict(features, num_threads=1) for b in self.boosters], axis=0).astype(np.float32)
 
-    def keep(self, features: np.ndarray) -> np.ndarray:
-        return self.predict(features) >= self.threshold
+    def keep(self, features: np.ndarray, max_drop: float = 1.0) -> np.ndarray:
+        """Boxes whose probability of being right reaches the threshold; but on a page where that would drop
+        more than ``max_drop`` of the boxes (a page unlike the filter's training pages: on those it drops a few
+        per cent, on other books half), only that share, the least likely, is dropped."""
+        p = self.predict(features)
+        keep = p >= self.threshold
+        most = int(max_drop * len(p))
+        if (~keep).sum() > most:
+            keep = np.ones(len(p), bool)
+            keep[np.argsort(p, kind="stable")[:most]] = False
+        return keep
 
     def save(self, path: str | Path) -> None:
         atomic_write_text(Path(path), json.dumps({"kind": "fp_filter", "features": list(FEATURES),

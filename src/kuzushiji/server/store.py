@@ -46,8 +46,8 @@ class NotFound(Exception):
     pass
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def now(precise: bool = False) -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds" if precise else "seconds")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -76,7 +76,7 @@ class Store:
         with self.engine.begin() as c:
             c.execute(text("INSERT INTO pages (id, name, status, width, height, image, created) "
                            "VALUES (:id, :name, 'queued', :w, :h, :image, :t)"),
-                      dict(id=page_id, name=name, w=width, h=height, image=image, t=now()))
+                      dict(id=page_id, name=name, w=width, h=height, image=image, t=now(precise=True)))  # order kept
 
     def set_status(self, page_id: str, status: str, error: str = "") -> None:
         with self.engine.begin() as c:
