@@ -31,28 +31,37 @@ def grid(path: str | Path = GRID) -> tuple[np.ndarray, np.ndarray]:
     return images, np.load(path)["labels"]
 
 
-def accuracy(classifiers: list[OnnxClassifier], images: np.ndarray, labels: np.ndarray,
-             memory: GlyphMemory | None = None, beta: float = MODES["fast"]["memory_weight"],
-             jibo_weight: float = JIBO_WEIGHT, head_weight: float = 0.0) -> float:
-    """10-way accuracy of the averaged (and memory-weighted) restricted probabilities; ``head_weight``: the
-    memory's hand head's share of each classifier's probabilities."""
-    first = classifiers[0]
-    cols = [first.codes.index(c) for c in KMNIST_CODES]
-    probs, features, head = [], None, None
+def outputs(classifiers: list[OnnxClassifier], images: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Each classifier's logits and unit features of the glyphs (white on black, read as dark ink on white)."""
+    out = []
     for c in classifiers:
         crops = np.stack([cv2.resize(255 - i, (c.size, c.size), interpolation=cv2.INTER_AREA) for i in images])
-        z, f = c.run(crops)
-        features = f if features is None else features
+        out.append(c.run(crops))
+    return out
+
+
+def accuracy(classifiers: list[OnnxClassifier], images: np.ndarray, labels: np.ndarray,
+             memory: GlyphMemory | None = None, beta: float = MODES["fast"]["memory_weight"],
+             jibo_weight: float = JIBO_WEIGHT, head_weight: float = 0.0, runs: list | None = None,
+             scope: str = "all") -> float:
+    """10-way accuracy of the averaged (and memory-weighted) restricted probabilities; ``head_weight``: the
+    memory's hand head's share of each classifier's probabilities. ``runs``: :func:`outputs` computed before."""
+    first = classifiers[0]
+    cols = [first.codes.index(c) for c in KMNIST_CODES]
+    runs = runs if runs is not None else outputs(classifiers, images)
+    features = runs[0][1]
+    head = memory.head_probs(features) if head_weight and memory is not None and memory.head is not None else None
+    column = {code: j for j, code in enumerate(first.codes)}
+    probs = []
+    for c, (z, _) in zip(classifiers, runs):
         p = softmax(z)
-        if head_weight and memory is not None and memory.head is not None:
-            if head is None:
-                head = memory.head_probs(features)
-            column = {code: j for j, code in enumerate(first.codes)}
-            p = (1 - head_weight) * p + head_weight * head[:, [column[code] for code in c.codes]]
+        if head is not None:
+            order = [column[code] for code in c.codes]
+            p = memory.mix_head(p[:, np.argsort(order)], head, head_weight, scope == "known")[:, order]
         probs.append(c.read_as(p, KMNIST_CODES, jibo_weight))
     p = np.mean(probs, 0)
     if memory is not None and features is not None:
-        p = p * np.exp(beta * memory.similarity(features)[:, cols])
+        p = p * np.exp(beta * memory.similarity(features, "typical" if scope == "known" else "zero")[:, cols])
     return float(np.mean(p.argmax(1) == labels))
 
 

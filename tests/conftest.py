@@ -22,3 +22,13 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/data not present")
     return SHARED
+
+
+@pytest.fixture
+def server():
+    """A loopback HTTP server for download tests (tests/loopback.py)."""
+    from loopback import Loopback
+
+    s = Loopback()
+    yield s
+    s.close()

@@ -17,7 +17,6 @@ from PIL import Image
 from conftest import REPO, SHARED
 from kuzushiji.cli import main
 from kuzushiji.errors import DataError
-from loopback import Loopback
 
 SCHEMAS = SHARED.parent / "schemas"
 TEI = "{http://www.tei-c.org/ns/1.0}"
@@ -31,13 +30,6 @@ def page_jpg() -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=92)
     return buf.getvalue()
-
-
-@pytest.fixture
-def server():
-    s = Loopback()
-    yield s
-    s.close()
 
 
 def _schema(name: str) -> etree.XMLSchema:

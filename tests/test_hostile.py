@@ -20,7 +20,6 @@ from kuzushiji.cli import main
 from kuzushiji.errors import DataError
 from kuzushiji.io.image import load_image
 from kuzushiji.io.jpeg import jpeg_problem
-from loopback import Loopback
 
 SAMPLE = REPO / "samples/100241706_00004_2.jpg"
 
@@ -35,13 +34,6 @@ def jpg(page) -> bytes:
     buf = io.BytesIO()
     page.save(buf, "JPEG", quality=90)
     return buf.getvalue()
-
-
-@pytest.fixture
-def server():
-    s = Loopback()
-    yield s
-    s.close()
 
 
 def _errors(err: str) -> list[str]:

@@ -44,12 +44,18 @@ def test_detector_train_resume_export(tiny_pages, tmp_path):
     assert det(np.full((400, 260), 220, np.uint8)).shape[1] == 5
 
 
-def test_classifier_train_report_export(tmp_path, tiny_pages):
+def _crops(folder: Path, size: int) -> list[str]:
+    """Six synthetic crops of each of four classes in ``folder``; their codes."""
     codes = ["U+3042", "U+3044", "U+306E", "U+5C71"]
     try:
-        generate_crops(tmp_path / "crops", codes, per_class=6, size=32, workers=1)
+        generate_crops(folder, codes, per_class=6, size=size, workers=1)
     except RuntimeError:
         pytest.skip("synthesis fonts not installed")
+    return codes
+
+
+def test_classifier_train_report_export(tmp_path, tiny_pages):
+    codes = _crops(tmp_path / "crops", 32)
     run = tmp_path / "cls"
     assert main(["train", "classifier", "--source", str(tmp_path / "crops"), "--val", str(tmp_path / "crops"),
                  "--out", str(run), "--size", "32", "--epochs", "1", "--batch", "8", "--threads", "1",
@@ -125,11 +131,7 @@ def test_fine_tune_the_bundled_models(tmp_path, tiny_pages, capsys):
     from kuzushiji.inference.classifier import OnnxClassifier
     from kuzushiji.predictor import asset_path
 
-    codes = ["U+3042", "U+3044", "U+306E", "U+5C71"]
-    try:
-        generate_crops(tmp_path / "crops", codes, per_class=6, size=48, workers=1)
-    except RuntimeError:
-        pytest.skip("synthesis fonts not installed")
+    _crops(tmp_path / "crops", 48)
     run = tmp_path / "ft"
     assert main(["train", "classifier", "--source", str(tmp_path / "crops"), "--out", str(run), "--size", "48",
                  "--epochs", "1", "--batch", "8", "--threads", "1", "--lr", "1e-9", "--init", "bundled"]) == 0

@@ -34,6 +34,8 @@ class RecognizerOptions:
     fp_filter: str | bool | None = None  # None: the mode's; False: none
     memory: str | bool | None = None  # glyph memory; None: the bundled one (bundled classifier only); False: none
     head_weight: float | None = None  # share of the memory's hand head; None: the mode's
+    reader: str = "chars"  # chars | columns | both (predictor.READERS)
+    column_reader: str | None = None  # the column reader's ONNX (None: bundled)
 
     def build(self, threads: int | None = None):
         from .predictor import MODES, Recognizer
@@ -42,7 +44,8 @@ class RecognizerOptions:
                           threads=self.threads if threads is None else threads, det_threshold=self.threshold,
                           tta=self.tta, lm_weight=None if self.lm else 0.0,
                           det_scales=MODES["accurate"]["det_scales"] if self.det_tta else None, mode=self.mode,
-                          fp_filter=self.fp_filter, memory=self.memory, head_weight=self.head_weight)
+                          fp_filter=self.fp_filter, memory=self.memory, head_weight=self.head_weight,
+                          reader=self.reader, column_reader=self.column_reader)
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,10 @@ EXAMPLES = {
     "train detector": "kuzushiji train detector --data synth --data labels --init bundled --out runs/det",
     "train classifier": "kuzushiji train classifier --source crops --source labels --repeat 1 --repeat 20 "
                         "--init bundled --epochs 4 --out runs/cls",
+    "train columns": "kuzushiji train columns --source cols_synth.npz --source cols_book.npz --repeat 1 --repeat 4 "
+                     "--val cols_val.npz --out runs/columns",
+    "prepare-columns": "kuzushiji prepare-columns --pages synth --aligned labels --text book.txt --images scans "
+                       "-o cols.npz",
     "prepare": "kuzushiji prepare --source npz:k49-train-imgs.npz,k49-train-labels.npz,k49_classmap.csv "
                "--source kkanji2 -o combined",
     "export": "kuzushiji export classifier runs/cls/best.pt -o mine.onnx",

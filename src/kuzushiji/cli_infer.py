@@ -33,7 +33,8 @@ def cmd_recognize(a: argparse.Namespace) -> int:
     out = OutputFolder(a.output, sorted({s.file for s in sources if s.file}), a.into_input_folder)
     rec = RecognizerOptions(tuple(a.detector or ()), tuple(a.classifier or ()), a.threads, a.threshold, a.tta,
                             not a.no_lm, a.det_tta, "accurate" if a.accurate else "fast",
-                            False if a.no_fp_filter else a.fp_filter, False if a.no_memory else a.memory, a.head_weight)
+                            False if a.no_fp_filter else a.fp_filter, False if a.no_memory else a.memory, a.head_weight,
+                            a.reader, a.column_reader)
     r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), a.engine, a.address, a.resume, not a.quiet,
                   say, a.workers)
     print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
@@ -174,7 +175,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     rec = Recognizer(mode="accurate" if a.accurate else "fast", memory=False, threads=a.threads)
     base = base_memory(getattr(a, "from"), rec.classifier)
     pages = [(s.page_id, lambda s=s: cv2.cvtColor(s.load(), cv2.COLOR_RGB2GRAY)) for s in sources]
-    mem = adapt(rec, pages, a.rounds, a.min_prob, base, say=lambda m: print(m, file=sys.stderr))
+    mem = adapt(rec, pages, a.rounds, a.min_prob, base, say=lambda m: print(m, file=sys.stderr), per_class=a.per_class)
     try:
         mem.save(out)
     except OSError as e:
@@ -239,6 +240,10 @@ def _page_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--no-memory", action="store_true", help="no glyph memory")
     r.add_argument("--head-weight", type=_share, help="share of the memory's hand head in the class probabilities, "
                                                      "0-1 (default 0.2; 0: not used)")
+    r.add_argument("--reader", choices=("chars", "columns", "both"), default="chars",
+                   help="chars: box by box (default); columns: each column read whole (CTC); both: the column text "
+                        "with the detected boxes aligned to it, estimated boxes where none was detected")
+    r.add_argument("--column-reader", help="the column reader's ONNX (`export columns`; default: bundled)")
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")
@@ -297,6 +302,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ad.add_argument("--rounds", type=int, default=2, help="read, remember, read again: how many times (default 2)")
     ad.add_argument("--min-prob", type=float, default=0.5,
                     help="a reading is kept when every source agrees and its probability reaches this (default 0.5)")
+    ad.add_argument("--per-class", type=int, default=30,
+                    help="remember at most this many readings of a character, the most certain (default 30)")
     ad.add_argument("--from", default="bundled", help="the memory to start from and keep: 'bundled' (default), "
                                                       "'none', or a memory file of the bundled classifier")
     ad.add_argument("--accurate", action="store_true", help="read in the accurate mode")

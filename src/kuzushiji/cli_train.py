@@ -29,6 +29,43 @@ def cmd_train_classifier(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_columns(a: argparse.Namespace) -> int:
+    from .train.columns import ColumnConfig, train_columns
+
+    cfg = ColumnConfig(sources=a.source, repeat=a.repeat or [], val=a.val or [], out=a.out, model=a.model,
+                       batch=a.batch, epochs=a.epochs, lr=a.lr, seed=a.seed, precision=a.precision, device=a.device,
+                       resume=a.resume, threads=a.threads)
+    best = train_columns(cfg)
+    print(f"best checkpoint: {best}; curves: {cfg.out}/curves.png")
+    return 0
+
+
+def cmd_prepare_columns(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .datasets.columns import ColumnSet, from_alignment, from_pages
+    from .datasets.pages import load_pages
+    from .errors import DataError
+    from .inference.classifier import OnnxClassifier
+    from .io.text import read_text
+    from .predictor import bundled_asset
+
+    codes = OnnxClassifier(a.classifier or bundled_asset("classifier.onnx")).codes
+    sets = [from_pages(load_pages(d, check_sizes=False), codes) for d in a.pages or []]
+    if a.aligned:
+        if not a.text or not a.images:
+            raise DataError(a.aligned, "--aligned needs --text (the transcription) and --images (the page images)")
+        sets.append(from_alignment(a.aligned, read_text(a.text), a.images, codes))
+    if not sets:
+        raise DataError(a.output, "give --pages and/or --aligned")
+    out = ColumnSet.concat(sets)
+    if Path(a.output).exists():
+        raise DataError(a.output, "exists; choose a new name")
+    out.save(a.output)
+    print(f"{len(out)} column strips with {sum(len(t) for t in out.labels)} characters in {a.output}")
+    return 0
+
+
 def cmd_prepare(a: argparse.Namespace) -> int:
     from .datasets.crops import load_source, prepare_arrays
 
@@ -38,10 +75,12 @@ def cmd_prepare(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from .train.onnx_export import export_classifier, export_detector
+    from .train.onnx_export import export_classifier, export_columns, export_detector
 
     if a.kind == "detector":
         print(f"exported {export_detector(a.checkpoint, a.output, a.threshold)}")
+    elif a.kind == "columns":
+        print(f"exported {export_columns(a.checkpoint, a.output)}")
     else:
         print(f"exported {export_classifier(a.checkpoint, a.output)}")
     return 0
@@ -62,7 +101,8 @@ def _common_train(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("train", help="train the detector or the classifier").add_subparsers(dest="what", required=True)
+    t = sub.add_parser("train", help="train the detector, the classifier or the column reader").add_subparsers(
+        dest="what", required=True)
     d = t.add_parser("detector", help="train the character detector")
     d.add_argument("--data", action="append", required=True, help="Kaggle or CODH layout folder (repeatable)")
     d.add_argument("--weight", action="append", type=float, help="sampling weight of each --data")
@@ -98,6 +138,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _common_train(c)
     c.set_defaults(func=cmd_train_classifier, batch=256, lr=3e-3, epochs=10)
 
+    cr = t.add_parser("columns", help="train the column reader (CTC) on column strips (`prepare-columns`)")
+    cr.add_argument("--source", action="append", required=True, help="column set .npz (repeatable)")
+    cr.add_argument("--repeat", action="append", type=int, help="per --source: count it N times")
+    cr.add_argument("--val", action="append", help="column set .npz for validation CER, every epoch")
+    cr.add_argument("--model", default="crnn_s")
+    _common_train(cr)
+    cr.set_defaults(func=cmd_train_columns, batch=16, lr=2e-3, epochs=20)
+
+    pc = sub.add_parser("prepare-columns", help="column strips with their text, for `train columns`")
+    pc.add_argument("--pages", action="append", help="labelled page folder (Kaggle/CODH layout, e.g. synthetic pages)")
+    pc.add_argument("--aligned", help="`kuzushiji align` output: columns labelled with the text their boxes span")
+    pc.add_argument("--text", help="with --aligned: the transcription it was aligned with")
+    pc.add_argument("--images", help="with --aligned: the folder of the page images")
+    pc.add_argument("--classifier", help="the vocabulary: this classifier's classes (default: the bundled one's)")
+    pc.add_argument("-o", "--output", required=True, help="the column set (.npz)")
+    pc.set_defaults(func=cmd_prepare_columns)
+
     pr = sub.add_parser("prepare", help="combine crop sources (e.g. K49 + Kuzushiji-Kanji) into one balanced array set")
     pr.add_argument("--source", action="append", required=True)
     pr.add_argument("-o", "--output", required=True)
@@ -108,7 +165,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     pr.set_defaults(func=cmd_prepare)
 
     e = sub.add_parser("export", help="export a checkpoint to ONNX")
-    e.add_argument("kind", choices=["detector", "classifier"], help="what the checkpoint holds")
+    e.add_argument("kind", choices=["detector", "classifier", "columns"], help="what the checkpoint holds")
     e.add_argument("checkpoint", help="a training run's best.pt or last.pt")
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--threshold", type=float, help="detector: default score threshold stored in the model")

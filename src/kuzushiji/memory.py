@@ -134,15 +134,33 @@ class GlyphMemory:
         """``(N, C)``: the hand head's class probabilities (requires a head)."""
         return self.head.probs(features, len(self.codes))
 
-    def similarity(self, features: np.ndarray) -> np.ndarray:
-        """``(N, C)``: each character's cosine similarity to the nearest remembered glyph of every class
-        (0 where the memory has none, or where it is below 0)."""
+    def mix_head(self, probs: np.ndarray, head: np.ndarray, share: float, scoped: bool = False) -> np.ndarray:
+        """A classifier's probabilities with ``share`` of the hand head's (``head``: :meth:`head_probs`, the same
+        class order). ``scoped``: the head only shares out the mass the classifier gave the classes it was
+        fitted on, and every other class keeps its probability (a head knows nothing of the others)."""
+        if not scoped:
+            return (1.0 - share) * probs + share * head
+        known = np.zeros(probs.shape[1], bool)
+        known[self.head.classes] = True
+        mass = probs[:, known].sum(1, keepdims=True)
+        out = probs.copy()
+        out[:, known] = (1.0 - share) * probs[:, known] + share * head[:, known] * mass
+        return out
+
+    def similarity(self, features: np.ndarray, absent: str = "zero") -> np.ndarray:
+        """``(N, C)``: each character's cosine similarity to the nearest remembered glyph of every class (clipped
+        at 0). A class the memory holds no glyph of gets 0 (``absent="zero"``) or the character's median
+        similarity to the classes it holds (``"typical"``: a memory then says nothing about a class it does not
+        know, where 0 counts as evidence against it)."""
         out = np.zeros((len(features), len(self.codes)), np.float32)
         if len(features) and len(self):
             # in float64, so the result does not depend on how many threads the BLAS splits the product over
             # (float32 sums in another order differ in the last bit; a batch on Ray must write what a local one does)
             sims = (features.astype(np.float64) @ self._features64.T).astype(np.float32)
-            out[:, self._present] = np.maximum(np.maximum.reduceat(sims, self._starts, axis=1), 0.0)
+            held = np.maximum(np.maximum.reduceat(sims, self._starts, axis=1), 0.0)
+            if absent == "typical":
+                out[:] = np.median(held, axis=1, keepdims=True)
+            out[:, self._present] = held
         return out
 
     def check(self, classifier: OnnxClassifier, path: str | Path = "memory") -> None:

@@ -67,19 +67,21 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # class-balanced). nested: a box nested this much in a higher-scoring one is dropped (:func:`drop_nested`; README,
 # "Nested boxes"). memory: the glyph memory of the first classifier (kuzushiji.memory), memory_weight its vote;
 # head_weight: the share of the memory's hand head in each classifier's probabilities (chosen on Genji sides
-# 00026_1..00029_2, README "A head for the hand"). filter_max_drop: the most of a page's boxes the filter may drop
-# (on its own books it drops 3-6 %, on others up to 64 %, true boxes among them); chosen leave-one-book-out
-# (bench/crossbook.py, docs/experiments/unseen_books.md): the largest cap keeping detection recall >= 0.97 x the
-# unfiltered recall on every book.
+# 00026_1..00029_2, README "A head for the hand"). filter_max_drop: the most of a page's boxes the filter may drop:
+# the 90th percentile of what it drops on its own training pages (5.4 % fast, 5.9 % accurate; on other books it
+# dropped up to 64 %, true boxes among them). memory_scope "known": the memory's vote and head say nothing of classes
+# it holds no glyph of (a foreign or adapted memory otherwise pulls every reading to its few classes). memory_weight 4
+# and the three settings: docs/experiments/unseen_books.md, leave-one-book-out (bench/crossbook.py).
 NESTED = 0.5
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-             "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2,
-             "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter_fast.json", "filter_max_drop": 0.05},
+             "nested": NESTED, "memory": "memory.npz", "memory_weight": 4.0, "head_weight": 0.2,
+             "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter_fast.json", "filter_max_drop": 0.05, "memory_scope": "known"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
-                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 2.0, "head_weight": 0.2,
-                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json", "filter_max_drop": 0.02},
+                 "nested": NESTED, "memory": "memory.npz", "memory_weight": 4.0, "head_weight": 0.2,
+                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json", "filter_max_drop": 0.05, "memory_scope": "known"},
 }
+READERS = ("chars", "columns", "both")
 TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
 
 
@@ -109,7 +111,8 @@ class Recognizer:
                  prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None,
                  memory: str | Path | bool | None = None, memory_weight: float | None = None,
                  nested: float | None = None, head_weight: float | None = None,
-                 filter_max_drop: float | None = None) -> None:
+                 filter_max_drop: float | None = None, memory_scope: str | None = None, reader: str = "chars",
+                 column_reader: str | Path | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -151,6 +154,20 @@ class Recognizer:
         self.det_scales = tuple(det_scales) if det_scales is not None else m["det_scales"]
         self.det_shifts = tuple(det_shifts) if det_shifts is not None else m["det_shifts"]
         self.nested = float(nested if nested is not None else m["nested"])  # 0: keep nested boxes
+        # "known": the memory's vote and head speak only of the classes it holds; "all": absent ones count against
+        self.memory_scope = memory_scope or m["memory_scope"]
+        if self.memory_scope not in ("known", "all"):
+            raise ValueError(f"memory_scope must be 'known' or 'all', not {self.memory_scope!r}")
+        # chars: the character pipeline; columns: the column reader (CTC) over each column; both: its text with the
+        # detected boxes aligned to it (kuzushiji.column_text)
+        if reader not in READERS:
+            raise ValueError(f"reader must be one of {', '.join(READERS)}, not {reader!r}")
+        self.reader = reader
+        self.column_reader = None
+        if reader != "chars":
+            from .inference.column_reader import OnnxColumnReader
+
+            self.column_reader = OnnxColumnReader(column_reader or bundled_asset("columns.onnx"), threads=threads)
         # the most of a page's boxes the filter may drop (FPFilter.keep; 1: no cap)
         self.filter_max_drop = check_share(filter_max_drop if filter_max_drop is not None else m["filter_max_drop"])
         self.min_score = min_score
@@ -196,13 +213,14 @@ class Recognizer:
         """The classifiers' probabilities (and features) of the same boxes -> each mixed with the memory's hand
         head (``head_weight``), averaged and :meth:`adjust`-ed, with their :class:`Evidence`."""
         a = self.head_weight
+        scoped = self.memory_scope == "known"
         if a and self.memory is not None and self.memory.head is not None and features[0] is not None:
             head = self.memory.head_probs(features[0])
-            member_probs = [(1.0 - a) * p + a * head for p in member_probs]
+            member_probs = [self.memory.mix_head(p, head, a, scoped) for p in member_probs]
         raw = np.mean(member_probs, axis=0)
         sim = None
         if self.memory is not None and features[0] is not None and self.memory_weight:
-            sim = self.memory.similarity(features[0])
+            sim = self.memory.similarity(features[0], "typical" if scoped else "zero")
         return self.adjust(raw, similarity=sim), Evidence(raw, np.stack([p.argmax(1) for p in member_probs]), sim)
 
     def adjust(self, probs: np.ndarray, similarity: np.ndarray | None = None) -> np.ndarray:
@@ -327,6 +345,17 @@ class Recognizer:
         t = time.perf_counter()
         page = self.assemble(image_id, W, H, det, probs, source=source, evidence=evidence)
         timings["layout"] = time.perf_counter() - t
+        if self.column_reader is not None:
+            from .column_text import columns_page, merge_page, read_columns
+
+            t = time.perf_counter()
+            index = None
+            if self.lm is not None:
+                unk = len(self.lm.codes) - 1
+                index = np.array([self.lm.index.get(c, unk) for c in self.column_reader.codes])
+            reads = read_columns(self.column_reader, gray, page, self.lm, index, self.lm_weight)
+            page = (columns_page if self.reader == "columns" else merge_page)(self.column_reader, page, reads)
+            timings["columns"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in timings.items()}
         return page
 

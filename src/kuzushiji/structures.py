@@ -54,6 +54,7 @@ class Char:
     det_score: float
     candidates: list[Candidate] = field(default_factory=list)
     column: int = -1  # index of its column in reading order
+    estimated: bool = False  # the column reader read it where no detected box was: its box is an estimate
 
     @property
     def center(self) -> tuple[float, float]:
@@ -95,7 +96,7 @@ class Page:
         """A page from its JSON layout (:meth:`to_dict`, or the web app's page with corrections applied)."""
         chars = [Char(tuple(c["box"]), c["code"], c["char"], float(c["score"]), float(c.get("det_score", c["score"])),
                       [Candidate(a["code"], a["char"], float(a["prob"])) for a in c.get("candidates", [])],
-                      int(c.get("column", -1))) for c in d["chars"]]
+                      int(c.get("column", -1)), bool(c.get("estimated", False))) for c in d["chars"]]
         columns = [Column(list(k["chars"]), tuple(k["box"])) for k in d.get("columns", [])]
         return cls(d["image_id"], int(d["width"]), int(d["height"]), chars, columns, {}, d.get("source", ""),
                    d.get("canvas", ""))

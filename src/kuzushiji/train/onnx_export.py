@@ -61,6 +61,19 @@ def export_classifier(ckpt: str | Path, out: str | Path) -> Path:
     return _export(model, x, Path(out), ["image"], ["logits"], {"image": {0: "batch"}, "logits": {0: "batch"}}, meta)
 
 
+def export_columns(ckpt: str | Path, out: str | Path) -> Path:
+    """The column reader as ONNX: input ``strip`` ``(B, 1, H, W)`` (any height), output ``logits`` ``(B, T, C + 1)``
+    (class 0 the CTC blank)."""
+    from ..models.recognition.crnn import STRIDE
+
+    model, ck = load_model(ckpt)
+    w = int(ck["strip_width"])
+    meta = {"kind": "columns", "strip_width": w, "stride": STRIDE, "codes": " ".join(ck["codes"]),
+            "model": ck["model_name"], "license": "CC BY-SA 4.0 (trained with CODH data)"}
+    return _export(model, torch.zeros(1, 1, 64, w), Path(out), ["strip"], ["logits"],
+                   {"strip": {0: "batch", 2: "height"}, "logits": {0: "batch", 1: "steps"}}, meta)
+
+
 def check_onnx_matches(model: torch.nn.Module, onnx_path: str | Path, x: np.ndarray) -> float:
     """Max absolute difference between torch and onnxruntime outputs on ``x``."""
     import onnxruntime as ort

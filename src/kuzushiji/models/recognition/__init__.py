@@ -1,1 +1,1 @@
-from . import cnn, efficientnet, resnet  # noqa: F401
+from . import cnn, crnn, efficientnet, resnet  # noqa: F401

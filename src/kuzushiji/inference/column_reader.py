@@ -1,0 +1,98 @@
+"""The column reader at inference: an exported CRNN (onnxruntime) over column strips, decoded by a CTC prefix beam
+search with the language model. Each read character comes with its probability and where along the strip it was
+read (for a box estimated where no detected box covers it)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .session import open_session
+
+NEG = -1e30
+
+
+@dataclass
+class ColumnChar:
+    cls: int  # class index into the reader's codes
+    prob: float  # the emission probability where it was read
+    step: int  # the output step (strip row = step * stride) where it was read
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+class OnnxColumnReader:
+    """``read(strips)`` -> per strip the characters it holds, top to bottom."""
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        self.path = Path(path)
+        self.session, meta = open_session(path, threads, ("codes", "strip_width", "stride"))
+        self.codes: list[str] = meta["codes"].split()
+        self.width, self.stride = int(meta["strip_width"]), int(meta["stride"])
+
+    def logprobs(self, strip: np.ndarray) -> np.ndarray:
+        """``(T, C + 1)`` log-probabilities of one uint8 strip (ink dark, ``width`` wide), blank first."""
+        h = -(-len(strip) // self.stride) * self.stride
+        x = np.full((1, 1, h, self.width), 255, np.uint8)
+        x[0, 0, :len(strip)] = strip
+        z = self.session.run(["logits"], {"strip": 1.0 - x.astype(np.float32) / 255.0})[0][0]
+        return log_softmax(z.astype(np.float32))
+
+    def read(self, strips: list[np.ndarray], lm=None, lm_index: np.ndarray | None = None, lm_weight: float = 0.0,
+             beam: int = 8) -> list[list[ColumnChar]]:
+        return [decode(self.logprobs(s), lm, lm_index, lm_weight, beam) for s in strips]
+
+
+def decode(logp: np.ndarray, lm=None, lm_index: np.ndarray | None = None, lm_weight: float = 0.0, beam: int = 8,
+           per_step: int = 4, skip_blank: float = -1e-3) -> list[ColumnChar]:
+    """CTC prefix beam search over ``logp`` ``(T, C + 1)`` (blank 0), each new character scored by the language
+    model (``lm_index``: class -> LM index) times ``lm_weight``. Steps where the blank is all but certain only
+    extend the beams by the blank."""
+    use_lm = lm is not None and lm_weight > 0 and lm_index is not None
+    start = len(lm.codes) if use_lm else 0
+    # prefix -> [log p ending in blank, log p ending in its last char, emissions (cls, prob, step)]
+    beams: dict[tuple, list] = {(): [0.0, NEG, ()]}
+    lm_cache: dict[tuple, np.ndarray] = {}
+
+    def lm_score(prefix: tuple, cands: np.ndarray) -> np.ndarray:
+        if not use_lm:
+            return np.zeros(len(cands))
+        key = prefix[-(lm.order - 1):]
+        if key not in lm_cache:
+            h = [lm_index[c] for c in key]
+            h = [start] * (lm.order - 1 - len(h)) + h
+            lm_cache[key] = lm.logprob(*[np.full(len(lm_index), x) for x in h], lm_index)
+        return lm_weight * lm_cache[key][cands]
+
+    for t, row in enumerate(logp):
+        if row[0] > skip_blank:  # blank: every beam stays as it is
+            for v in beams.values():
+                v[0], v[1] = np.logaddexp(v[0], v[1]) + row[0], NEG
+            continue
+        cands = np.argsort(-row[1:])[:per_step]
+        nxt: dict[tuple, list] = {}
+
+        def add(prefix, pb, pnb, em):
+            e = nxt.setdefault(prefix, [NEG, NEG, em])
+            if pnb > e[1] and em is not None:
+                e[2] = em
+            e[0], e[1] = np.logaddexp(e[0], pb), np.logaddexp(e[1], pnb)
+
+        for prefix, (pb, pnb, em) in beams.items():
+            total = np.logaddexp(pb, pnb)
+            add(prefix, total + row[0], NEG, em)
+            scores = lm_score(prefix, cands)
+            for c, s in zip(cands, scores):
+                p = row[c + 1]
+                if prefix and prefix[-1] == c:
+                    add(prefix, NEG, pnb + p, em)  # the same character, still being read
+                    add(prefix + (int(c),), NEG, pb + p + s, em + ((int(c), float(np.exp(p)), t),))
+                else:
+                    add(prefix + (int(c),), NEG, total + p + s, em + ((int(c), float(np.exp(p)), t),))
+        beams = dict(sorted(nxt.items(), key=lambda kv: -np.logaddexp(kv[1][0], kv[1][1]))[:beam])
+    best = max(beams.values(), key=lambda v: np.logaddexp(v[0], v[1]))
+    return [ColumnChar(c, p, t) for c, p, t in best[2]]
