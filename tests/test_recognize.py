@@ -116,3 +116,13 @@ def test_recognizer_nested_setting(page_path):
     keep_all, default = Recognizer(nested=0), Recognizer()
     assert default.nested == NESTED > 0 and keep_all.nested == 0
     assert len(default.detect(gray)) <= len(keep_all.detect(gray))
+
+
+def test_overlays_draw_the_iteration_marks():
+    """〱 and 〲 (frequent in these books) come from a face that has them, not as a missing-glyph box."""
+    from kuzushiji.visualize import _faces, _font_for, _has_glyph
+
+    if not any(_has_glyph(f, "〱") for f in _faces(40)):
+        pytest.skip("no installed overlay face draws 〱 (make setup installs fonts-hanazono)")
+    for ch in "〱〲あ源":
+        assert _has_glyph(_font_for(ch, 40), ch)
