@@ -113,9 +113,12 @@ def test_filter_and_accurate_mode(dev_pages, tmp_path):
     filt = train_filter(x, used, rounds=50)
     filt.threshold = float(np.quantile(filt.predict(x), 0.3))  # drop the least likely third
     filt.save(tmp_path / "filter.json")
-    filtered = Recognizer(det_threshold=0.3, fp_filter=tmp_path / "filter.json").recognize(rec.image_path)
+    filtered = Recognizer(det_threshold=0.3, fp_filter=tmp_path / "filter.json",
+                          filter_max_drop=1.0).recognize(rec.image_path)  # uncapped: the filter alone decides
     kept = filt.keep(x)
     assert len(filtered.chars) == kept.sum() < len(page.chars)
+    capped = Recognizer(det_threshold=0.3, fp_filter=tmp_path / "filter.json").recognize(rec.image_path)
+    assert len(capped.chars) == filt.keep(x, max_drop=0.05).sum() >= len(page.chars) * 0.95  # the mode's cap
     assert match_page(rec.boxes, filtered.points())[0].precision > match_page(rec.boxes, page.points())[0].precision
     acc = Recognizer(mode="accurate")
     assert acc.det_scales == (0.9, 1.0, 1.1)
@@ -295,8 +298,14 @@ def test_hand_head_in_memory_files_and_recognition(dev_pages, tmp_path):
     assert (np.array(clf.codes)[hp.argmax(1)] == crops.codes).mean() > 0.9  # its own training glyphs
     # head_weight is the head's share of each classifier's probabilities
     flat = np.full((len(feats), len(clf.codes)), 1.0 / len(clf.codes), np.float32)
-    only_head = Recognizer(memory=tmp_path / "h.npz", memory_weight=0, prior_weight=0, head_weight=1.0, fp_filter=False)
+    only_head = Recognizer(memory=tmp_path / "h.npz", memory_weight=0, prior_weight=0, head_weight=1.0, fp_filter=False,
+                           memory_scope="all")
     assert np.allclose(only_head.combine([flat], [feats])[0], hp, atol=1e-5)
+    # scope "known" (the default): the head shares out only the mass the classifier gave the head's classes
+    scoped = Recognizer(memory=tmp_path / "h.npz", memory_weight=0, prior_weight=0, head_weight=1.0, fp_filter=False)
+    got, known = scoped.combine([flat], [feats])[0], hp.sum(0) > 0
+    assert np.allclose(got[:, ~known], flat[:, ~known]) and np.allclose(got.sum(1), 1, atol=1e-5)
+    assert np.allclose(got[:, known], hp[:, known] * flat[:, known].sum(1, keepdims=True), atol=1e-5)
     no_head = Recognizer(memory=tmp_path / "h.npz", memory_weight=0, prior_weight=0, head_weight=0.0, fp_filter=False)
     assert np.allclose(no_head.combine([flat], [feats])[0], flat)
     with pytest.raises(ValueError, match="head_weight"):

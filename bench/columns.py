@@ -1,0 +1,67 @@
+"""The three readers side by side (`recognize --reader chars|columns|both`): text CER on the Genji held-out block,
+competition F1 and CER on the dev book's 4 pages, hiragana recall on 200021869, seconds per page.
+
+The column reader never saw the Genji held-out block, the dev book or 200021869 (it is trained on synthetic pages
+and the 47 Genji sides before the validation block). The detector and classifiers were fine-tuned on the dev book:
+its rows measure the readers on pages the character pipeline knows (in-sample for it, not for the column reader).
+
+    python bench/columns.py --column-reader runs/columns.onnx [--mode fast]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from crossbook import SHARED, books  # noqa: E402
+
+from kuzushiji import Recognizer  # noqa: E402
+from kuzushiji.cer import edit_distance, reading  # noqa: E402
+from kuzushiji.metrics import match_page  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(SHARED))
+    ap.add_argument("--mode", default="fast")
+    ap.add_argument("--column-reader", help="the column reader's ONNX (default: bundled)")
+    ap.add_argument("--readers", nargs="+", default=["chars", "columns", "both"])
+    a = ap.parse_args()
+    dev, hira, genji = books(Path(a.shared)).values()
+    dev_text: dict[str, list[str]] = {}  # each page's columns in reading order (CODH's column texts)
+    for r in csv.DictReader(open(Path(a.shared) / "codh_coordinates_text_only/100241706_columns.tsv",
+                                 encoding="utf-8"), delimiter="\t"):
+        dev_text.setdefault(r["image"], []).append(r["text"])
+    print(f"mode {a.mode}\n")
+    print("| reader | Genji held-out CER | dev F1 | dev CER | 200021869 det / rec recall | s / page |\n|---|---|---|---|---|---|")
+    for reader in a.readers:
+        rec = Recognizer(mode=a.mode, reader=reader, column_reader=a.column_reader)
+        t0, pages = time.perf_counter(), 0
+        hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in genji["pages"].values()))
+        pages += len(genji["pages"])
+        cer = edit_distance(hyp, genji["reference"]) / len(genji["reference"])
+        tp = n = m = dist = ref_n = 0
+        for k, path in dev["pages"].items():
+            page = rec.recognize(path)
+            pages += 1
+            pts, truth = page.points(), dev["boxes"][k]
+            tp, n, m = tp + match_page(truth, pts)[0].tp, n + len(truth), m + len(pts)
+            ref = reading("".join(dev_text.get(k, [])))
+            dist, ref_n = dist + edit_distance(reading(page.text.replace("\n", "")), ref), ref_n + len(ref)
+        hd = hc = hn = 0
+        for k, path in hira["pages"].items():
+            pts = rec.recognize(path).points()
+            pages += 1
+            hd += match_page(hira["boxes"][k], pts, class_agnostic=True)[0].tp
+            hc += match_page(hira["boxes"][k], pts)[0].tp
+            hn += len(hira["boxes"][k])
+        dt = (time.perf_counter() - t0) / pages
+        print(f"| {reader} | {cer:.3f} | {2 * tp / (n + m):.3f} | {dist / ref_n:.3f} | {hd / hn:.3f} / {hc / hn:.3f} | "
+              f"{dt:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
