@@ -28,7 +28,8 @@ def main() -> None:
     ap.add_argument("--shared", default=str(SHARED))
     ap.add_argument("--mode", default="fast")
     ap.add_argument("--column-reader", help="the column reader's ONNX (default: bundled)")
-    ap.add_argument("--readers", nargs="+", default=["chars", "columns", "both"])
+    ap.add_argument("--readers", nargs="+", default=["chars", "columns", "both", "both:boxes"],
+                    help="both:boxes: the boxes keep their readings, the column reader only adds what no box covers")
     a = ap.parse_args()
     dev, hira, genji = books(Path(a.shared)).values()
     dev_text: dict[str, list[str]] = {}  # each page's columns in reading order (CODH's column texts)
@@ -38,7 +39,9 @@ def main() -> None:
     print(f"mode {a.mode}\n")
     print("| reader | Genji held-out CER | dev F1 | dev CER | 200021869 det / rec recall | s / page |\n|---|---|---|---|---|---|")
     for reader in a.readers:
-        rec = Recognizer(mode=a.mode, reader=reader, column_reader=a.column_reader)
+        rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
+        if ":" in reader:
+            rec.both_text = reader.split(":")[1]
         t0, pages = time.perf_counter(), 0
         hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in genji["pages"].values()))
         pages += len(genji["pages"])

@@ -50,8 +50,11 @@ def columns_page(reader, page: Page, reads: list) -> Page:
     return Page(page.image_id, page.width, page.height, chars, columns, page.timings, page.source, page.canvas)
 
 
-def merge_page(reader, page: Page, reads: list, params: AlignParams | None = None) -> Page:
-    """The column text with the detected boxes aligned to it (see the module's docstring)."""
+def merge_page(reader, page: Page, reads: list, params: AlignParams | None = None, text_from: str = "columns",
+               min_insert: float = 0.5) -> Page:
+    """The column text with the detected boxes aligned to it (see the module's docstring). ``text_from="boxes"``:
+    every detected box keeps its own reading and the column reader only adds the characters no box covers (read
+    with probability >= ``min_insert``), each where the reader read it."""
     params = params or AlignParams()
     chars, columns = [], []
     h = float(np.median([c.box[3] for c in page.chars])) if page.chars else 32.0
@@ -66,6 +69,12 @@ def merge_page(reader, page: Page, reads: list, params: AlignParams | None = Non
         for k, b in enumerate(aligned):
             if b.text_pos >= 0 and b.text_pos not in box_of:
                 box_of[b.text_pos] = col.chars[k]
+        if text_from == "boxes":
+            members = _with_insertions(reader, page, col, read, kept, box_of, chars, len(columns), y0, scale, h,
+                                       min_insert)
+            if members:
+                columns.append(Column(members, col.box))
+            continue
         members = []
         for j, i in enumerate(kept):
             c = read[i]
@@ -82,3 +91,29 @@ def merge_page(reader, page: Page, reads: list, params: AlignParams | None = Non
         if members:
             columns.append(Column(members, col.box))
     return Page(page.image_id, page.width, page.height, chars, columns, page.timings, page.source, page.canvas)
+
+
+def _with_insertions(reader, page: Page, col: Column, read: list, kept: list[int], box_of: dict[int, int],
+                     chars: list[Char], column: int, y0: float, scale: float, h: float, min_insert: float) -> list[int]:
+    """A column's detected characters as they were read, with the column reader's characters that no box covers
+    inserted between them in text order; appends to ``chars``, returns the new members."""
+    pos_of = {b: j for j, b in box_of.items()}
+    members, done = [], 0
+
+    def insert_upto(end: int) -> None:
+        nonlocal done
+        for j in range(done, end):
+            if j not in box_of and read[kept[j]].prob >= min_insert:
+                members.append(len(chars))
+                chars.append(_estimated(reader, col, read[kept[j]], y0, scale, h, column))
+        done = max(done, end)
+
+    for b in col.chars:
+        if b in pos_of:
+            insert_upto(pos_of[b])
+            done = max(done, pos_of[b] + 1)
+        d = page.chars[b]
+        members.append(len(chars))
+        chars.append(Char(d.box, d.code, d.char, d.score, d.det_score, d.candidates, column))
+    insert_upto(len(kept))
+    return members

@@ -163,6 +163,7 @@ class Recognizer:
         if reader not in READERS:
             raise ValueError(f"reader must be one of {', '.join(READERS)}, not {reader!r}")
         self.reader = reader
+        self.both_text = "columns"  # reader "both": the column text ("columns") or the boxes' own ("boxes")
         self.column_reader = None
         if reader != "chars":
             from .inference.column_reader import OnnxColumnReader
@@ -354,7 +355,8 @@ class Recognizer:
                 unk = len(self.lm.codes) - 1
                 index = np.array([self.lm.index.get(c, unk) for c in self.column_reader.codes])
             reads = read_columns(self.column_reader, gray, page, self.lm, index, self.lm_weight)
-            page = (columns_page if self.reader == "columns" else merge_page)(self.column_reader, page, reads)
+            page = columns_page(self.column_reader, page, reads) if self.reader == "columns" else \
+                merge_page(self.column_reader, page, reads, text_from=self.both_text)
             timings["columns"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in timings.items()}
         return page

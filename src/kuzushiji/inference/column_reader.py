@@ -43,15 +43,15 @@ class OnnxColumnReader:
         return log_softmax(z.astype(np.float32))
 
     def read(self, strips: list[np.ndarray], lm=None, lm_index: np.ndarray | None = None, lm_weight: float = 0.0,
-             beam: int = 8) -> list[list[ColumnChar]]:
+             beam: int = 6) -> list[list[ColumnChar]]:
         return [decode(self.logprobs(s), lm, lm_index, lm_weight, beam) for s in strips]
 
 
-def decode(logp: np.ndarray, lm=None, lm_index: np.ndarray | None = None, lm_weight: float = 0.0, beam: int = 8,
-           per_step: int = 4, skip_blank: float = -1e-3) -> list[ColumnChar]:
+def decode(logp: np.ndarray, lm=None, lm_index: np.ndarray | None = None, lm_weight: float = 0.0, beam: int = 6,
+           per_step: int = 3, skip_blank: float = -1e-2) -> list[ColumnChar]:
     """CTC prefix beam search over ``logp`` ``(T, C + 1)`` (blank 0), each new character scored by the language
-    model (``lm_index``: class -> LM index) times ``lm_weight``. Steps where the blank is all but certain only
-    extend the beams by the blank."""
+    model (``lm_index``: class -> LM index) times ``lm_weight``; ``per_step`` candidates a step. Steps where the
+    blank's probability is above exp(``skip_blank``) (0.99) only extend the beams by the blank."""
     use_lm = lm is not None and lm_weight > 0 and lm_index is not None
     start = len(lm.codes) if use_lm else 0
     # prefix -> [log p ending in blank, log p ending in its last char, emissions (cls, prob, step)]
@@ -61,12 +61,12 @@ def decode(logp: np.ndarray, lm=None, lm_index: np.ndarray | None = None, lm_wei
     def lm_score(prefix: tuple, cands: np.ndarray) -> np.ndarray:
         if not use_lm:
             return np.zeros(len(cands))
-        key = prefix[-(lm.order - 1):]
+        key = (prefix[-(lm.order - 1):], cands.tobytes())
         if key not in lm_cache:
-            h = [lm_index[c] for c in key]
+            h = [lm_index[c] for c in key[0]]
             h = [start] * (lm.order - 1 - len(h)) + h
-            lm_cache[key] = lm.logprob(*[np.full(len(lm_index), x) for x in h], lm_index)
-        return lm_weight * lm_cache[key][cands]
+            lm_cache[key] = lm_weight * lm.logprob(*[np.full(len(cands), x) for x in h], lm_index[cands])
+        return lm_cache[key]
 
     for t, row in enumerate(logp):
         if row[0] > skip_blank:  # blank: every beam stays as it is
