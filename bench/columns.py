@@ -30,7 +30,14 @@ def main() -> None:
     ap.add_argument("--column-reader", help="the column reader's ONNX (default: bundled)")
     ap.add_argument("--readers", nargs="+", default=["chars", "columns", "both", "both:boxes"],
                     help="both:boxes: the boxes keep their readings, the column reader only adds what no box covers")
+    ap.add_argument("--min-insert", type=float, nargs="+", default=[0.5],
+                    help="both:boxes: the column reader's probability a character no box covers needs to be added")
+    ap.add_argument("--validation", action="store_true",
+                    help="only the Genji validation block (00026_1 .. 00029_2), to choose --min-insert on")
     a = ap.parse_args()
+    if a.validation:
+        validation(a)
+        return
     dev, hira, genji = books(Path(a.shared)).values()
     dev_text: dict[str, list[str]] = {}  # each page's columns in reading order (CODH's column texts)
     for r in csv.DictReader(open(Path(a.shared) / "codh_coordinates_text_only/100241706_columns.tsv",
@@ -64,6 +71,27 @@ def main() -> None:
         dt = (time.perf_counter() - t0) / pages
         print(f"| {reader} | {cer:.3f} | {2 * tp / (n + m):.3f} | {dist / ref_n:.3f} | {hd / hn:.3f} / {hc / hn:.3f} | "
               f"{dt:.2f} |", flush=True)
+
+
+def validation(a: argparse.Namespace) -> None:
+    """CER of the Genji validation block (the reference found by bench/align.py's walk) per reader and
+    ``--min-insert``."""
+    from align import block_reference, walk_manuscript
+
+    walker = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False, head_weight=0.0)
+    aligner, _, block, spans = walk_manuscript(Path(a.shared), walker, validation=True)
+    ref = block_reference(aligner.text, spans)
+    print(f"Genji validation block {block[0].stem} .. {block[-1].stem}, {len(ref)} reference characters\n")
+    print("| reader | min insert | CER |\n|---|---|---|")
+    for reader in a.readers:
+        for m in a.min_insert if reader == "both:boxes" else [None]:
+            rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
+            if ":" in reader:
+                rec.both_text = reader.split(":")[1]
+            if m is not None:
+                rec.min_insert = m
+            hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in block))
+            print(f"| {reader} | {'' if m is None else m} | {edit_distance(hyp, ref) / len(ref):.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,7 @@ class Recognizer:
             raise ValueError(f"reader must be one of {', '.join(READERS)}, not {reader!r}")
         self.reader = reader
         self.both_text = "columns"  # reader "both": the column text ("columns") or the boxes' own ("boxes")
+        self.min_insert = 0.5  # "boxes": the column reader's probability a character no box covers needs
         self.column_reader = None
         if reader != "chars":
             from .inference.column_reader import OnnxColumnReader
@@ -356,7 +357,7 @@ class Recognizer:
                 index = np.array([self.lm.index.get(c, unk) for c in self.column_reader.codes])
             reads = read_columns(self.column_reader, gray, page, self.lm, index, self.lm_weight)
             page = columns_page(self.column_reader, page, reads) if self.reader == "columns" else \
-                merge_page(self.column_reader, page, reads, text_from=self.both_text)
+                merge_page(self.column_reader, page, reads, text_from=self.both_text, min_insert=self.min_insert)
             timings["columns"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in timings.items()}
         return page
