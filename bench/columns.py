@@ -28,8 +28,9 @@ def main() -> None:
     ap.add_argument("--shared", default=str(SHARED))
     ap.add_argument("--mode", default="fast")
     ap.add_argument("--column-reader", help="the column reader's ONNX (default: bundled)")
-    ap.add_argument("--readers", nargs="+", default=["chars", "columns", "both", "both:boxes"],
-                    help="both:boxes: the boxes keep their readings, the column reader only adds what no box covers")
+    ap.add_argument("--readers", nargs="+", default=["chars", "columns", "both", "both:columns"],
+                    help="both (= both:boxes): the boxes keep their readings, the column reader only adds what no box "
+                         "covers; both:columns: the column text is the text")
     ap.add_argument("--min-insert", type=float, nargs="+", default=[0.5],
                     help="both:boxes: the column reader's probability a character no box covers needs to be added")
     ap.add_argument("--validation", action="store_true",
@@ -84,7 +85,7 @@ def validation(a: argparse.Namespace) -> None:
     print(f"Genji validation block {block[0].stem} .. {block[-1].stem}, {len(ref)} reference characters\n")
     print("| reader | min insert | CER |\n|---|---|---|")
     for reader in a.readers:
-        for m in a.min_insert if reader == "both:boxes" else [None]:
+        for m in a.min_insert if reader in ("both", "both:boxes") else [None]:
             rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
             if ":" in reader:
                 rec.both_text = reader.split(":")[1]

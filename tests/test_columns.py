@@ -101,7 +101,7 @@ def test_read_a_page_by_columns_and_both_ways(tiny_reader, tmp_path):
         if reader == "columns":
             assert all(c.estimated for c in page.chars)
     keep = Recognizer(reader="both", column_reader=tiny_reader)
-    keep.both_text = "boxes"  # the boxes keep their readings; the column reader only adds what no box covers
+    assert keep.both_text == "boxes"  # the default: the boxes keep their readings, the reader adds what none covers
     page = keep.recognize(sample)
     assert [(c.box, c.code) for c in page.chars if not c.estimated] == [(c.box, c.code) for c in chars.chars]
     out = tmp_path / "out"

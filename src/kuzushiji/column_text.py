@@ -2,10 +2,11 @@
 
 ``reader="columns"``: each column the detector's boxes outline is cut as a strip and read whole by the column
 reader (:mod:`kuzushiji.inference.column_reader`); every character's box is estimated from where along the strip
-it was read. ``reader="both"``: the column text is the text; the detected boxes are aligned with it by the same
-dynamic programme `align` uses (:func:`kuzushiji.align.align_page`), a box takes the character it is aligned
-with, and a character no box covers gets an estimated box (``Char.estimated``). A box the column text has no
-character for is left out.
+it was read. ``reader="both"``: the detected boxes are aligned with the column text by the same dynamic programme
+`align` uses (:func:`kuzushiji.align.align_page`); a character no box covers gets an estimated box
+(``Char.estimated``). Then either every box keeps its own reading and only those characters are added
+(``text_from="boxes"``, the default: it reads better), or the column text is the text, each box taking the
+character it is aligned with and a box with none left out (``text_from="columns"``).
 """
 from __future__ import annotations
 
