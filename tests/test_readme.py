@@ -19,7 +19,7 @@ from kuzushiji.cli import build_parser
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(bash|python)\n(.*?)```", README, re.S)
-COMMANDS = [line.split("  #")[0].strip() for kind, body in BLOCKS if kind == "bash"
+COMMANDS = [re.split(r"\s+#", line)[0].strip() for kind, body in BLOCKS if kind == "bash"
             for line in body.splitlines() if line.startswith("kuzushiji ")]
 # what runs for real: no network, no server, no training (those only parse)
 RUN = ("kuzushiji recognize samples/", "kuzushiji recognize book.pdf", "kuzushiji evaluate", "kuzushiji cer",
