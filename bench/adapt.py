@@ -53,13 +53,13 @@ def main() -> None:
     quiet = lambda m: print("   ", m, file=sys.stderr)  # noqa: E731
     rec = Recognizer(mode=a.mode)
     bundled = rec.memory
-    print(f"| book (held out) | memory read with | measure | value |\n|---|---|---|---|")
+    print("| book (held out) | memory read with | measure | value |\n|---|---|---|---|")
 
     dev_only = GlyphMemory.from_pages(rec.classifier, load_pages(S / "kuzushiji_pages_100241706"),
                                       ["dev book"]).with_head()
     sides = sorted((S / "codh_pages_unlabeled/images").glob("200010454_*.jpg"))[:-8]
     for name, mem in (("dev book only", dev_only), ("bundled (Genji labelled through its text)", bundled),
-                      (f"dev book only + adapted on the 55 training sides", None)):
+                      ("dev book only + adapted on the 55 training sides", None)):
         if mem is None:
             mem = adapt(rec, pages_of(sides), a.rounds, a.min_prob, dev_only, say=quiet)
         rec.memory = mem

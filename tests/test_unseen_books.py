@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 
 import numpy as np
-import pytest
 
 from kuzushiji.cli import main
 from kuzushiji.fp_filter import FEATURES, train_filter

@@ -121,21 +121,38 @@ def cmd_align(a: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _new_memory_path(output: str) -> Path:
+    """Where a memory will be written: never over an existing file, and refused now, before any page is read,
+    when its folder cannot take a file."""
+    from .errors import DataError
+
+    out = Path(output)
+    if out.exists():
+        raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
+    try:
+        tempfile.TemporaryFile(dir=out.parent or ".").close()
+    except OSError as e:
+        raise DataError(out, f"cannot write there ({e.strerror or e})") from None
+    return out
+
+
+def _save_memory(mem, out: Path) -> None:
+    from .errors import DataError
+
+    try:
+        mem.save(out)
+    except OSError as e:
+        raise DataError(out, f"cannot write the memory ({e.strerror or e})") from None
+
+
 def cmd_memory(a: argparse.Namespace) -> int:
     """Build a glyph memory from labelled page folders."""
     from .datasets.pages import load_pages
-    from .errors import DataError
     from .inference.classifier import OnnxClassifier
     from .memory import GlyphMemory
     from .predictor import asset_path
 
-    out = Path(a.output)
-    if out.exists():
-        raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
-    try:  # before the pages are read: a folder that cannot take the file is refused now
-        tempfile.TemporaryFile(dir=out.parent or ".").close()
-    except OSError as e:
-        raise DataError(out, f"cannot write there ({e.strerror or e})") from None
+    out = _new_memory_path(a.output)
     clf = OnnxClassifier(a.classifier or asset_path("classifier.onnx"), threads=a.threads)
     records = [r for folder in a.inputs for r in load_pages(folder)]
     mem = GlyphMemory.from_pages(clf, records, [str(x) for x in a.inputs])
@@ -144,10 +161,7 @@ def cmd_memory(a: argparse.Namespace) -> int:
         mem = GlyphMemory.load(base).merged(mem, base)
     if not a.no_head and len(mem):
         mem = mem.with_head()
-    try:
-        mem.save(out)
-    except OSError as e:
-        raise DataError(out, f"cannot write the memory ({e.strerror or e})") from None
+    _save_memory(mem, out)
     print(f"{len(mem)} characters of {len(set(mem.labels.tolist()))} classes from {len(records)} page(s) "
           f"remembered in {out} (for {clf.path.name}" + ("" if mem.head is None else ", with a hand head") + ")")
     return 0
@@ -162,13 +176,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     from .io.sources import expand_sources
     from .predictor import Recognizer
 
-    out = Path(a.output)
-    if out.exists():
-        raise DataError(out, "exists; choose a new name (a memory is never overwritten)")
-    try:
-        tempfile.TemporaryFile(dir=out.parent or ".").close()
-    except OSError as e:
-        raise DataError(out, f"cannot write there ({e.strerror or e})") from None
+    out = _new_memory_path(a.output)
     sources = expand_sources(a.inputs, a.recursive, warn=lambda m: print(m, file=sys.stderr))
     if not sources:
         raise DataError(" ".join(a.inputs), "no input pages found")
@@ -176,10 +184,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     base = base_memory(getattr(a, "from"), rec.classifier)
     pages = [(s.page_id, lambda s=s: cv2.cvtColor(s.load(), cv2.COLOR_RGB2GRAY)) for s in sources]
     mem = adapt(rec, pages, a.rounds, a.min_prob, base, say=lambda m: print(m, file=sys.stderr), per_class=a.per_class)
-    try:
-        mem.save(out)
-    except OSError as e:
-        raise DataError(out, f"cannot write the memory ({e.strerror or e})") from None
+    _save_memory(mem, out)
     print(f"{out}: {len(mem)} glyphs of {len(set(mem.labels.tolist()))} characters (with a hand head); read the book "
           f"with: kuzushiji recognize PAGES -o out --memory {out}")
     return 0

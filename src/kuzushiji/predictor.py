@@ -185,6 +185,9 @@ class Recognizer:
             self.lm_weight = float(lm_weight if lm_weight is not None else self.lm.weight)
             unk = len(self.lm.codes) - 1
             self._lm_index = {c: self.lm.index.get(c, unk) for c in self.classifier.codes}
+        self._column_lm_index = None  # the column reader's classes -> the language model's
+        if self.lm is not None and self.column_reader is not None:
+            self._column_lm_index = np.array([self.lm.index.get(c, unk) for c in self.column_reader.codes])
         self.prior_weight = float(prior_weight if prior_weight is not None else m["prior_weight"])
         self._log_prior = None  # log character frequency per class, 0 for the most frequent
         if self.lm is not None:
@@ -354,11 +357,7 @@ class Recognizer:
             from .column_text import columns_page, merge_page, read_columns
 
             t = time.perf_counter()
-            index = None
-            if self.lm is not None:
-                unk = len(self.lm.codes) - 1
-                index = np.array([self.lm.index.get(c, unk) for c in self.column_reader.codes])
-            reads = read_columns(self.column_reader, gray, page, self.lm, index, self.lm_weight)
+            reads = read_columns(self.column_reader, gray, page, self.lm, self._column_lm_index, self.lm_weight)
             page = columns_page(self.column_reader, page, reads) if self.reader == "columns" else \
                 merge_page(self.column_reader, page, reads, text_from=self.both_text, min_insert=self.min_insert)
             timings["columns"] = time.perf_counter() - t

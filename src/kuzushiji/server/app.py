@@ -12,9 +12,9 @@ import threading
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from fastapi import FastAPI, File, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -244,6 +244,16 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
                         "duplicate_of": names.get(name, [])})
         return out
 
+    @contextmanager
+    def staging() -> Iterator[list]:
+        """The files of one request, staged on disk until :func:`commit`; whatever is not committed is removed."""
+        staged: list[tuple[str, str, Path, int, int]] = []
+        try:
+            yield staged
+        finally:
+            for _, _, tmp, _, _ in staged:
+                tmp.unlink(missing_ok=True)
+
     async def stage(loop, name: str, blob: bytes, w: int, h: int, staged: list) -> None:
         page_id = f"{_safe_stem(name)}-{uuid.uuid4().hex[:8]}"
         suffix = Path(name).suffix.lower()
@@ -255,8 +265,7 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
     @app.post("/api/pages", status_code=202, summary="Upload one or more page images; they are read in the background")
     async def upload(files: list[UploadFile] = File(...)) -> dict:
         loop = asyncio.get_running_loop()
-        staged: list[tuple[str, str, Path, int, int]] = []  # one file in memory at a time; the rest on disk
-        try:
+        with staging() as staged:  # one file in memory at a time; the rest on disk
             for f in files:
                 name = f.filename or "upload"
                 blob = await f.read(max_upload_bytes + 1)
@@ -270,9 +279,6 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
                 await stage(loop, name, blob, w, h, staged)
                 del blob
             return {"pages": commit(staged)}  # every file is valid: store them all
-        finally:
-            for _, _, tmp, _, _ in staged:
-                tmp.unlink(missing_ok=True)
 
     def fetch_manifest(url: str) -> list[tuple[str, bytes]]:
         """The images of a IIIF manifest's canvases, fetched under the URL policy (the CLI's)."""
@@ -288,7 +294,7 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
         if len(sources) > MAX_PDF_PAGES:
             raise HTTPException(413, f"{url}: {len(sources)} canvases; at most {MAX_PDF_PAGES}")
         out = []
-        for i, src in enumerate(sources):
+        for src in sources:
             try:
                 path = src.prefetch() if src.url else src.file
                 blob = Path(path).read_bytes()
@@ -302,15 +308,11 @@ def create_app(data: str | Path, db_url: str | None = None, workers: int = 1,
     @app.post("/api/manifests", status_code=202, summary="Read the canvases of a IIIF manifest URL as pages, in order")
     async def add_manifest(m: Manifest) -> dict:
         loop = asyncio.get_running_loop()
-        staged: list = []
-        try:
+        with staging() as staged:
             for name, blob in await loop.run_in_executor(decoder, fetch_manifest, m.url):
                 w, h = await loop.run_in_executor(decoder, check_upload, blob, name)
                 await stage(loop, name, blob, w, h, staged)
             return {"pages": commit(staged)}
-        finally:
-            for _, _, tmp, _, _ in staged:
-                tmp.unlink(missing_ok=True)
 
     def as_page(page_id: str):
         from ..structures import Page
