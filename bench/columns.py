@@ -33,6 +33,8 @@ def main() -> None:
                          "covers; both:columns: the column text is the text")
     ap.add_argument("--min-insert", type=float, nargs="+", default=[0.5],
                     help="both:boxes: the column reader's probability a character no box covers needs to be added")
+    ap.add_argument("--column-weak", type=float, nargs="+", default=[0.1],
+                    help="heat-map peaks from this score outline the columns the boxes miss (0: boxes only)")
     ap.add_argument("--validation", action="store_true",
                     help="only the Genji validation block (00026_1 .. 00029_2), to choose --min-insert on")
     a = ap.parse_args()
@@ -47,9 +49,7 @@ def main() -> None:
     print(f"mode {a.mode}\n")
     print("| reader | Genji held-out CER | dev F1 | dev CER | 200021869 det / rec recall | s / page |\n|---|---|---|---|---|---|")
     for reader in a.readers:
-        rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
-        if ":" in reader:
-            rec.both_text = reader.split(":")[1]
+        rec = make_recognizer(a, reader, a.column_weak[0])
         t0, pages = time.perf_counter(), 0
         hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in genji["pages"].values()))
         pages += len(genji["pages"])
@@ -83,16 +83,28 @@ def validation(a: argparse.Namespace) -> None:
     aligner, _, block, spans = walk_manuscript(Path(a.shared), walker, validation=True)
     ref = block_reference(aligner.text, spans)
     print(f"Genji validation block {block[0].stem} .. {block[-1].stem}, {len(ref)} reference characters\n")
-    print("| reader | min insert | CER |\n|---|---|---|")
+    print("| reader | min insert | column weak | CER | s / page |\n|---|---|---|---|---|")
     for reader in a.readers:
-        for m in a.min_insert if reader in ("both", "both:boxes") else [None]:
-            rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
-            if ":" in reader:
-                rec.both_text = reader.split(":")[1]
-            if m is not None:
-                rec.min_insert = m
-            hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in block))
-            print(f"| {reader} | {'' if m is None else m} | {edit_distance(hyp, ref) / len(ref):.3f} |", flush=True)
+        for m in a.min_insert if reader in ("both", "both:boxes", "both:best") else [None]:
+            for weak in a.column_weak if reader != "chars" else [None]:
+                rec = make_recognizer(a, reader, weak)
+                if m is not None:
+                    rec.min_insert = m
+                t0 = time.perf_counter()
+                hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in block))
+                dt = (time.perf_counter() - t0) / len(block)
+                print(f"| {reader} | {'' if m is None else m} | {'' if weak is None else weak} | "
+                      f"{edit_distance(hyp, ref) / len(ref):.3f} | {dt:.2f} |", flush=True)
+
+
+def make_recognizer(a: argparse.Namespace, reader: str, weak: float | None) -> Recognizer:
+    """A recognizer for ``reader`` (``both:columns``: the column text as the text) with ``column_weak``."""
+    rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
+    if ":" in reader:
+        rec.both_text = reader.split(":")[1]
+    if weak is not None:
+        rec.column_weak = weak
+    return rec
 
 
 if __name__ == "__main__":

@@ -94,7 +94,11 @@ def test_read_a_page_by_columns_and_both_ways(tiny_reader, tmp_path):
     chars = Recognizer().recognize(sample)
     for reader in ("columns", "both"):
         page = Recognizer(reader=reader, column_reader=tiny_reader).recognize(sample)
-        assert len(page.columns) <= len(chars.columns) and "columns" in page.timings
+        assert "columns" in page.timings
+        if reader == "both":
+            assert "classify" in page.timings and len(page.columns) <= len(chars.columns)
+        else:  # the column reader alone classifies no box
+            assert "classify" not in page.timings
         assert page.text == "\n".join("".join(page.chars[i].char for i in col.chars) for col in page.columns)
         detected = {c.box for c in chars.chars}
         assert all(c.estimated or c.box in detected for c in page.chars)
@@ -109,3 +113,45 @@ def test_read_a_page_by_columns_and_both_ways(tiny_reader, tmp_path):
                  "--quiet"]) == 0
     d = json.loads((out / f"{sample.stem}.json").read_text(encoding="utf-8"))
     assert all("estimated" in c for c in d["chars"])
+
+
+def test_columns_grow_over_weak_peaks_and_new_ones_join_the_reading_order():
+    from kuzushiji.reading_order import merge_order, segment_columns
+
+    cols = [(100.0, 100.0, 40.0, 200.0), (50.0, 100.0, 40.0, 100.0)]  # x, y, w, h; right to left
+    weak = np.array([[102, 320, 36, 30, .2], [104, 360, 30, 30, .2],  # two more characters below column 0
+                     [52, 400, 36, 30, .2],  # in line with column 1, but 10 character heights below it
+                     [0, 100, 30, 30, .1], [2, 140, 30, 30, .1], [1, 180, 30, 30, .1],  # a column left of both
+                     [200, 10, 10, 10, .1]], np.float32)  # a speck on its own
+    grown, new = segment_columns(cols, weak, 30.0)
+    assert grown == [(100.0, 100.0, 40.0, 290.0), (50.0, 100.0, 40.0, 100.0)]
+    assert new == [(0.0, 100.0, 32.0, 110.0)]
+    assert merge_order(cols, new) == [0, 1, 2]
+    assert merge_order(cols, [(150.0, 0.0, 20.0, 50.0), (75.0, 0.0, 4.0, 5.0)]) == [2, 0, 3, 1]
+    assert segment_columns(cols, np.zeros((0, 5), np.float32), 30.0) == (cols, [])
+
+
+def test_strips_read_in_batches_read_as_one_at_a_time(tiny_reader):
+    from kuzushiji.inference.column_reader import OnnxColumnReader
+
+    reader = OnnxColumnReader(tiny_reader)
+    rng = np.random.default_rng(0)
+    strips = [rng.integers(0, 256, (h, reader.width), dtype=np.uint8) for h in (96, 96, 200, 90)]
+    batched = reader.logprobs_batch(strips)
+    assert [len(b) for b in batched] == [24, 24, 50, 23]  # each cut to its own steps (stride 4)
+    for k in (0, 1, 2):  # alone in a batch, or with strips of its own height: no padding, the same numbers
+        np.testing.assert_allclose(batched[k], reader.logprobs(strips[k]), atol=1e-4)
+
+
+def test_fine_tune_the_column_reader_from_its_onnx(tiny_reader, tmp_path):
+    from kuzushiji.models.from_onnx import model_from_onnx
+    from kuzushiji.train.columns import epoch_indices
+
+    model, ck = model_from_onnx(tiny_reader)  # checked against onnxruntime inside (max diff 1e-3)
+    assert ck["frozen_bn"] and ck["strip_width"] == 40 and ck["model_name"] == "crnn_s"
+    cols = tiny_reader.parent / "cols.npz"
+    assert main(["train", "columns", "--init", str(tiny_reader), "--source", str(cols), "--repeat", "0.5",
+                 "--out", str(tmp_path / "ft"), "--epochs", "1", "--batch", "4", "--threads", "1"]) == 0
+    assert (tmp_path / "ft/last.pt").is_file()
+    idx = epoch_indices([10, 4], [1.5, 2], np.random.default_rng(0))
+    assert len(idx) == 10 + 5 + 8 and len(set(idx[10:15].tolist())) == 5 and set(idx[15:].tolist()) == {10, 11, 12, 13}

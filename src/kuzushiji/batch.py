@@ -36,6 +36,7 @@ class RecognizerOptions:
     head_weight: float | None = None  # share of the memory's hand head; None: the mode's
     reader: str = "chars"  # chars | columns | both (predictor.READERS)
     column_reader: str | None = None  # the column reader's ONNX (None: bundled)
+    column_weak: float = 0.0  # heat-map peaks from this score outline columns the boxes miss (0: off)
 
     def build(self, threads: int | None = None):
         from .predictor import MODES, Recognizer
@@ -45,7 +46,7 @@ class RecognizerOptions:
                           tta=self.tta, lm_weight=None if self.lm else 0.0,
                           det_scales=MODES["accurate"]["det_scales"] if self.det_tta else None, mode=self.mode,
                           fp_filter=self.fp_filter, memory=self.memory, head_weight=self.head_weight,
-                          reader=self.reader, column_reader=self.column_reader)
+                          reader=self.reader, column_reader=self.column_reader, column_weak=self.column_weak)
 
 
 @dataclass(frozen=True)

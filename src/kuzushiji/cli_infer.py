@@ -34,7 +34,7 @@ def cmd_recognize(a: argparse.Namespace) -> int:
     rec = RecognizerOptions(tuple(a.detector or ()), tuple(a.classifier or ()), a.threads, a.threshold, a.tta,
                             not a.no_lm, a.det_tta, "accurate" if a.accurate else "fast",
                             False if a.no_fp_filter else a.fp_filter, False if a.no_memory else a.memory, a.head_weight,
-                            a.reader, a.column_reader)
+                            a.reader, a.column_reader, a.column_weak)
     r = run_batch(sources, out, rec, OutputOptions(formats, a.overlay), a.engine, a.address, a.resume, not a.quiet,
                   say, a.workers)
     print(f"{r.done} page(s) recognized, {r.skipped} already done, {r.failed} failed"
@@ -249,6 +249,9 @@ def _page_args(r: argparse.ArgumentParser) -> None:
                    help="chars: box by box (default); columns: each column read whole (CTC); both: the column text "
                         "with the detected boxes aligned to it, estimated boxes where none was detected")
     r.add_argument("--column-reader", help="the column reader's ONNX (`export columns`; default: bundled)")
+    r.add_argument("--column-weak", type=_share, default=0.0,
+                   help="with --reader columns/both: the detector's weaker peaks, from this score (e.g. 0.2), also "
+                        "outline columns, so a column whose characters were missed is read (default 0: off)")
     r.add_argument("--threshold", type=_threshold, help="detection score threshold in (0, 1) (default: the model's)")
     r.add_argument("--tta", action="store_true", help="classify two framings of each character and average")
     r.add_argument("--no-lm", action="store_true", help="turn off language-model rescoring")

@@ -34,7 +34,7 @@ def cmd_train_columns(a: argparse.Namespace) -> int:
 
     cfg = ColumnConfig(sources=a.source, repeat=a.repeat or [], val=a.val or [], out=a.out, model=a.model,
                        batch=a.batch, epochs=a.epochs, lr=a.lr, seed=a.seed, precision=a.precision, device=a.device,
-                       resume=a.resume, threads=a.threads)
+                       resume=a.resume, init=a.init, shape_aug=a.shape_aug, threads=a.threads)
     best = train_columns(cfg)
     print(f"best checkpoint: {best}; curves: {cfg.out}/curves.png")
     return 0
@@ -140,9 +140,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     cr = t.add_parser("columns", help="train the column reader (CTC) on column strips (`prepare-columns`)")
     cr.add_argument("--source", action="append", required=True, help="column set .npz (repeatable)")
-    cr.add_argument("--repeat", action="append", type=int, help="per --source: count it N times")
+    cr.add_argument("--repeat", action="append", type=float,
+                    help="per --source: how often an epoch sees it (2: twice; 0.25: a new random quarter each epoch)")
     cr.add_argument("--val", action="append", help="column set .npz for validation CER, every epoch")
     cr.add_argument("--model", default="crnn_s")
+    cr.add_argument("--shape-aug", type=float, default=0.5,
+                    help="probability of a strip's shape jitter: height or width scale, stroke weight (default 0.5)")
     _common_train(cr)
     cr.set_defaults(func=cmd_train_columns, batch=16, lr=2e-3, epochs=20)
 

@@ -112,7 +112,7 @@ class Recognizer:
                  memory: str | Path | bool | None = None, memory_weight: float | None = None,
                  nested: float | None = None, head_weight: float | None = None,
                  filter_max_drop: float | None = None, memory_scope: str | None = None, reader: str = "chars",
-                 column_reader: str | Path | None = None) -> None:
+                 column_reader: str | Path | None = None, column_weak: float = 0.0) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         m = MODES[mode]
@@ -168,13 +168,17 @@ class Recognizer:
         # (docs/experiments/column_reader.md): CER 0.165 against 0.200 for the column text, 0.172 for chars alone.
         self.both_text = "boxes"
         self.min_insert = 0.5
+        # the heat map's peaks from this score up to the detection threshold outline columns the boxes miss
+        # (kuzushiji.reading_order.segment_columns); 0: columns from the detected boxes only
+        self.column_weak = check_share(column_weak, "column_weak")
         self.column_reader = None
         if reader != "chars":
             from .inference.column_reader import OnnxColumnReader
 
             self.column_reader = OnnxColumnReader(column_reader or bundled_asset("columns.onnx"), threads=threads)
         # the most of a page's boxes the filter may drop (FPFilter.keep; 1: no cap)
-        self.filter_max_drop = check_share(filter_max_drop if filter_max_drop is not None else m["filter_max_drop"])
+        self.filter_max_drop = check_share(filter_max_drop if filter_max_drop is not None else m["filter_max_drop"],
+                                           "filter_max_drop")
         self.min_score = min_score
         self.lm = None
         if lm_weight != 0:
@@ -188,6 +192,9 @@ class Recognizer:
         self._column_lm_index = None  # the column reader's classes -> the language model's
         if self.lm is not None and self.column_reader is not None:
             self._column_lm_index = np.array([self.lm.index.get(c, unk) for c in self.column_reader.codes])
+        # the column reader's beam search: the language model's weight and a bonus a character (which offsets the
+        # model's pull towards fewer characters); chosen on the Genji validation block (bench/columns.py)
+        self.column_lm_weight, self.column_bonus = (0.7, 5.0) if self.lm is not None else (0.0, 0.0)
         self.prior_weight = float(prior_weight if prior_weight is not None else m["prior_weight"])
         self._log_prior = None  # log character frequency per class, 0 for the most frequent
         if self.lm is not None:
@@ -197,14 +204,22 @@ class Recognizer:
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Boxes ``(N, 5)`` (x, y, w, h, score) of one detector, or fused over several detectors, scales and
         horizontal shifts; without nested boxes (``nested``)."""
-        if len(self.detectors) == 1:
-            boxes = self.detector(gray, scales=self.det_scales, shifts=self.det_shifts)
+        return self.detect_with_weak(gray)[0]
+
+    def detect_with_weak(self, gray: np.ndarray, weak: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`detect`, and the heat map's weaker peaks (score from ``weak`` up to the detection threshold) of
+        the first detector at the working scale, for finding columns where characters were missed."""
+        t = self.detector.threshold
+        low = min(weak, t) if weak else t
+        runs = [r for d in self.detectors for r in d.runs(gray, min(low, 0.5 * t), self.det_scales, self.det_shifts)]
+        base = runs[self.det_scales.index(1.0) * len(self.det_shifts) if 1.0 in self.det_scales else 0]
+        if len(runs) == 1:
+            boxes = base[base[:, 4] >= t]
         else:
-            t = self.detector.threshold
-            boxes = fuse_boxes([r for d in self.detectors
-                                for r in d.runs(gray, 0.5 * t, self.det_scales, self.det_shifts)])
-            boxes = boxes[boxes[:, 4] >= t]
-        return drop_nested(boxes, self.nested) if self.nested else boxes
+            fused = fuse_boxes([r[r[:, 4] >= 0.5 * t] for r in runs])
+            boxes = fused[fused[:, 4] >= t]
+        weak_peaks = base[(base[:, 4] >= low) & (base[:, 4] < t)] if weak else np.zeros((0, 5), np.float32)
+        return (drop_nested(boxes, self.nested) if self.nested else boxes), weak_peaks
 
     def classify(self, gray: np.ndarray, det: np.ndarray) -> np.ndarray:
         """Class probabilities of the detected boxes, averaged over the classifiers and crop framings."""
@@ -327,6 +342,23 @@ class Recognizer:
         return Page(image_id, width, height, chars, columns, {k: round(v, 4) for k, v in (timings or {}).items()},
                     source)
 
+    def _read_by_columns(self, gray: np.ndarray, page: Page, det: np.ndarray, weak: np.ndarray) -> Page:
+        """``reader="columns"``: the columns the detected boxes and the weak peaks outline, read whole."""
+        from .column_text import column_regions, columns_page, read_columns
+        from .datasets.columns import column_box
+        from .reading_order import merge_order
+
+        t = time.perf_counter()
+        h = float(np.median(det[:, 3])) if len(det) else 32.0
+        grown, new = column_regions([column_box(det[idx, :4]) for idx in group_columns(det[:, :4])], weak, h)
+        boxes = [(grown + new)[k] for k in merge_order(grown, new)]
+        reads = read_columns(self.column_reader, gray, boxes, self.lm, self._column_lm_index, self.column_lm_weight,
+                             self.column_bonus)
+        page = columns_page(self.column_reader, page, boxes, reads, h)
+        page.timings["columns"] = time.perf_counter() - t
+        page.timings = {k: round(v, 4) for k, v in page.timings.items()}
+        return page
+
     def recognize(self, image: np.ndarray | Image.Image | str | Path, image_id: str | None = None) -> Page:
         """Read one page: a file path, a numpy array (gray, RGB or RGBA; uint8, uint16, bool or float in
         [0, 1] / [0, 255]) or a PIL image. Bad input raises :class:`DataError` naming it."""
@@ -345,21 +377,26 @@ class Recognizer:
         if H < 32 or W < 32:
             raise DataError(image_id, f"image too small ({W}x{H})")
         t = time.perf_counter()
-        det = self.detect(gray)
+        det, weak = self.detect_with_weak(gray, self.column_weak if self.column_reader is not None else None)
         timings["detect"] = time.perf_counter() - t
+        if self.reader == "columns":  # the column reader alone: no box is classified
+            return self._read_by_columns(gray, Page(image_id, W, H, [], [], timings, source), det, weak)
         t = time.perf_counter()
         probs, evidence = self.classify_evidence(gray, det)
         timings["classify"] = time.perf_counter() - t
         t = time.perf_counter()
         page = self.assemble(image_id, W, H, det, probs, source=source, evidence=evidence)
         timings["layout"] = time.perf_counter() - t
-        if self.column_reader is not None:
-            from .column_text import columns_page, merge_page, read_columns
+        if self.reader == "both":
+            from .column_text import column_regions, merge_page, read_columns
 
             t = time.perf_counter()
-            reads = read_columns(self.column_reader, gray, page, self.lm, self._column_lm_index, self.lm_weight)
-            page = columns_page(self.column_reader, page, reads) if self.reader == "columns" else \
-                merge_page(self.column_reader, page, reads, text_from=self.both_text, min_insert=self.min_insert)
+            h = float(np.median(det[:, 3])) if len(det) else 32.0
+            grown, new = column_regions([c.box for c in page.columns], weak, h)
+            reads = read_columns(self.column_reader, gray, grown + new, self.lm, self._column_lm_index,
+                                 self.column_lm_weight, self.column_bonus)
+            page = merge_page(self.column_reader, page, grown, reads[:len(grown)], new, reads[len(grown):],
+                              text_from=self.both_text, min_insert=self.min_insert)
             timings["columns"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in timings.items()}
         return page
@@ -373,9 +410,9 @@ def check_threshold(t: float) -> float:
     return t
 
 
-def check_share(a: float) -> float:
-    """The hand head's share (``head_weight``) must be a number from 0 to 1."""
+def check_share(a: float, name: str = "head_weight") -> float:
+    """A share (the hand head's ``head_weight``, ``filter_max_drop``, ``column_weak``) must be a number from 0 to 1."""
     a = float(a)
     if not 0.0 <= a <= 1.0:  # also false for NaN
-        raise ValueError(f"head_weight must be between 0 and 1, got {a}")
+        raise ValueError(f"{name} must be between 0 and 1, got {a}")
     return a

@@ -44,3 +44,59 @@ def group_columns(boxes: np.ndarray, overlap: float = 0.35) -> list[list[int]]:
 
 def _cx(boxes: np.ndarray, idx: list[int]) -> float:
     return float(np.median(boxes[idx, 0] + boxes[idx, 2] / 2))
+
+
+Box = tuple[float, float, float, float]
+
+
+def segment_columns(columns: list[Box], weak: np.ndarray, char_h: float, overlap: float = 0.35,
+                    max_gap: float = 2.0, min_new: int = 3) -> tuple[list[Box], list[Box]]:
+    """Column regions from the detector's weaker peaks as well as its boxes, for reading columns where
+    characters were missed. ``columns``: the boxes ``x, y, w, h`` of the columns the detected characters form;
+    ``weak``: ``(N, 4+)`` peaks of the heat map under the detection threshold. Each column grows along its length
+    over weak peaks in line with it (``overlap`` of the narrower width) that lie within ``max_gap`` character
+    heights of its end; weak peaks in line with no column form new columns (:func:`group_columns`) when there
+    are ``min_new`` or more. Returns ``(grown columns, in the given order; new columns, in reading order)``."""
+    grown = [list(c) for c in columns]
+    used = np.zeros(len(weak), bool)
+    if len(weak):
+        wx0, wy0 = weak[:, 0], weak[:, 1]
+        wx1, wy1 = wx0 + weak[:, 2], wy0 + weak[:, 3]
+    for c in grown:
+        if not len(weak):
+            break
+        x0, x1 = c[0], c[0] + c[2]
+        inline = (np.minimum(wx1, x1) - np.maximum(wx0, x0)) >= overlap * np.minimum(weak[:, 2], c[2])
+        top, bottom = c[1], c[1] + c[3]
+        changed = True
+        while changed:  # reach out one gap at a time, so a run of weak peaks extends the column step by step
+            near = inline & (wy1 >= top - max_gap * char_h) & (wy0 <= bottom + max_gap * char_h)
+            new_top, new_bottom = min(top, wy0[near].min(initial=top)), max(bottom, wy1[near].max(initial=bottom))
+            changed = (new_top, new_bottom) != (top, bottom)
+            top, bottom = new_top, new_bottom
+        used |= inline & (wy1 >= top) & (wy0 <= bottom)
+        c[1], c[3] = float(top), float(bottom - top)
+    rest = np.nonzero(~used)[0]
+    new = []
+    for idx in group_columns(weak[rest, :4]) if len(rest) else []:
+        if len(idx) >= min_new:
+            b = weak[rest[idx], :4]
+            x0, y0 = b[:, 0].min(), b[:, 1].min()
+            new.append((float(x0), float(y0), float((b[:, 0] + b[:, 2]).max() - x0),
+                        float((b[:, 1] + b[:, 3]).max() - y0)))
+    return [tuple(c) for c in grown], new
+
+
+def merge_order(columns: list[Box], new: list[Box]) -> list[int]:
+    """Reading order of ``columns`` (already in order) with ``new`` ones put in by their centre, right to left:
+    indices into ``columns + new``."""
+    def cx(b: Box) -> float:
+        return b[0] + b[2] / 2
+
+    pending = sorted(range(len(new)), key=lambda k: -cx(new[k]))
+    order = []
+    for j, b in enumerate(columns):
+        while pending and cx(new[pending[0]]) > cx(b):
+            order.append(len(columns) + pending.pop(0))
+        order.append(j)
+    return order + [len(columns) + k for k in pending]

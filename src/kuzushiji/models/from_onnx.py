@@ -56,6 +56,27 @@ def _l2_alpha(graph) -> float:
     return 16.0
 
 
+def _load_recurrent(model: nn.Module, graph, inits: dict[str, np.ndarray]) -> None:
+    """The column reader's BiLSTM and its linear head from the ONNX ``LSTM`` and ``MatMul`` nodes. ONNX orders
+    the gates input, output, forget, cell; PyTorch input, forget, cell, output; ONNX's bias is ``[Wb, Rb]``."""
+    lstm = next(n for n in graph.node if n.op_type == "LSTM")
+    w, r, b = (inits[name] for name in lstm.input[1:4])
+    gates = [0, 2, 3, 1]  # PyTorch's i, f, g, o as ONNX's block indices
+
+    def reorder(a: np.ndarray) -> torch.Tensor:
+        h = a.shape[0] // 4
+        return torch.from_numpy(np.concatenate([a[k * h:(k + 1) * h] for k in gates]).copy())
+
+    for d, suffix in enumerate(["", "_reverse"]):
+        h4 = w.shape[1]
+        getattr(model.rnn, f"weight_ih_l0{suffix}").copy_(reorder(w[d]))
+        getattr(model.rnn, f"weight_hh_l0{suffix}").copy_(reorder(r[d]))
+        getattr(model.rnn, f"bias_ih_l0{suffix}").copy_(reorder(b[d, :h4]))
+        getattr(model.rnn, f"bias_hh_l0{suffix}").copy_(reorder(b[d, h4:]))
+    matmul = next(n for n in graph.node if n.op_type == "MatMul" and n.input[1] in inits)
+    model.head.weight.copy_(torch.from_numpy(inits[matmul.input[1]].T.copy()))
+
+
 def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict]:
     """``(model, checkpoint)``: the model in eval mode with the ONNX file's weights, and a checkpoint dict in the
     layout of :func:`kuzushiji.train.common.save_checkpoint` (``frozen_bn`` set) for ``--init``."""
@@ -82,6 +103,11 @@ def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict]:
         model = create_model(name)
         x = torch.rand(1, 1, 256, 160)
         ck = {"model_kwargs": {}, "config": {"height": int(meta["height"])}, "threshold": float(meta["threshold"])}
+    elif kind == "columns":
+        codes = meta["codes"].split()
+        model = create_model(name, num_classes=len(codes))
+        x = torch.rand(2, 1, 96, int(meta["strip_width"]))
+        ck = {"codes": codes, "model_kwargs": {"num_classes": len(codes)}, "strip_width": int(meta["strip_width"])}
     else:
         raise DataError(path, f"not a kuzushiji model (kind {kind!r})")
     convs = _ordered_convs(model, x)
@@ -105,6 +131,8 @@ def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict]:
                 bn.bias.copy_(b if b is not None else torch.zeros_like(bn.bias))
                 bn.running_mean.zero_()
                 bn.running_var.fill_(1.0 - bn.eps)
+        if kind == "columns":
+            _load_recurrent(model, m.graph, inits)
         for key, v in inits.items():  # what the exporter kept by name (heads, biased convolutions)
             k = key[len("model."):] if key.startswith("model.") else key
             if k in state:
@@ -114,7 +142,7 @@ def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict]:
     xin = x.numpy()
     ref = sess.run(None, {sess.get_inputs()[0].name: xin})
     with torch.no_grad():
-        got = model(x) if kind == "detector" else (model.head(model.forward_features(x)), model.forward_features(x))
+        got = (model(x),) if kind == "columns" else model(x) if kind == "detector" else (model.head(model.forward_features(x)), model.forward_features(x))
     diff = max(float(np.abs(a.numpy() - b).max()) for a, b in zip(got, ref))
     if diff > 1e-3:
         raise DataError(path, f"the rebuilt {name} differs from the file by {diff:.2g}")

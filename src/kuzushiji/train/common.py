@@ -102,7 +102,7 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-BUNDLED_INIT = {"classifier": "classifier.onnx", "detector": "detector.onnx"}
+BUNDLED_INIT = {"classifier": "classifier.onnx", "detector": "detector.onnx", "columns": "columns.onnx"}
 
 
 def init_checkpoint(spec: str, kind: str) -> dict:
@@ -129,7 +129,7 @@ def init_checkpoint(spec: str, kind: str) -> dict:
             ck = load_checkpoint(path)
         except Exception as e:  # noqa: BLE001 - torch.load raises many types for a bad file
             raise DataError(path, f"not a checkpoint ({e.__class__.__name__})") from None
-    if not isinstance(ck, dict) or "model" not in ck or (kind == "classifier" and "codes" not in ck):
+    if not isinstance(ck, dict) or "model" not in ck or (kind in ("classifier", "columns") and "codes" not in ck):
         raise DataError(path, f"not a {kind} checkpoint")
     return ck
 
