@@ -33,7 +33,7 @@ def main() -> None:
                          "covers; both:columns: the column text is the text")
     ap.add_argument("--min-insert", type=float, nargs="+", default=[0.5],
                     help="both:boxes: the column reader's probability a character no box covers needs to be added")
-    ap.add_argument("--column-weak", type=float, nargs="+", default=[0.1],
+    ap.add_argument("--column-weak", type=float, nargs="+", default=[0.0],
                     help="heat-map peaks from this score outline the columns the boxes miss (0: boxes only)")
     ap.add_argument("--validation", action="store_true",
                     help="only the Genji validation block (00026_1 .. 00029_2), to choose --min-insert on")

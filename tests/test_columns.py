@@ -113,6 +113,11 @@ def test_read_a_page_by_columns_and_both_ways(tiny_reader, tmp_path):
                  "--quiet"]) == 0
     d = json.loads((out / f"{sample.stem}.json").read_text(encoding="utf-8"))
     assert all("estimated" in c for c in d["chars"])
+    weak = Recognizer(reader="columns", column_reader=tiny_reader, column_weak=0.1).recognize(sample)
+    assert len(weak.columns) >= len(Recognizer(reader="columns", column_reader=tiny_reader).recognize(sample).columns)
+    with pytest.raises(SystemExit) as e:  # a share: one line, exit 2
+        main(["recognize", str(sample), "-o", str(tmp_path / "bad"), "--reader", "columns", "--column-weak", "2"])
+    assert e.value.code == 2
 
 
 def test_columns_grow_over_weak_peaks_and_new_ones_join_the_reading_order():

@@ -3,6 +3,7 @@ search with the language model. Each read character comes with its probability a
 read (for a box estimated where no detected box covers it)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,47 +70,63 @@ def decode(logp: np.ndarray, lm=None, lm_index: np.ndarray | None = None, lm_wei
     under exp(``min_logp``) (0.0009). Steps where the blank's probability is above exp(``skip_blank``) (0.99)
     only extend the beams by the blank."""
     use_lm = lm is not None and lm_weight > 0 and lm_index is not None
-    start = len(lm.codes) if use_lm else 0
+    start, hist = (len(lm.codes), lm.order - 1) if use_lm else (0, 0)
     # prefix -> [log p ending in blank, log p ending in its last char, emissions (cls, prob, step)]
     beams: dict[tuple, list] = {(): [0.0, NEG, ()]}
-    lm_cache: dict[tuple, np.ndarray] = {}
+    lm_cache: dict[tuple, float] = {}  # (the last characters, the next) -> weighted log P + bonus
 
-    def lm_score(prefix: tuple, cands: np.ndarray) -> np.ndarray:
-        if not use_lm:
-            return np.full(len(cands), bonus)
-        key = (prefix[-(lm.order - 1):], cands.tobytes())
-        if key not in lm_cache:
-            h = [lm_index[c] for c in key[0]]
-            h = [start] * (lm.order - 1 - len(h)) + h
-            lm_cache[key] = lm_weight * lm.logprob(*[np.full(len(cands), x) for x in h], lm_index[cands]) + bonus
-        return lm_cache[key]
+    def lm_scores(prefixes: list[tuple], cands: list[int]) -> None:
+        """The language model's scores of every candidate after every prefix not yet cached, in one call."""
+        need = [(p[len(p) - hist:] if hist else (), c) for p in prefixes for c in cands]
+        need = list(dict.fromkeys(k for k in need if k not in lm_cache))
+        if not need:
+            return
+        ctx = np.array([[start] * (hist - len(h)) + [int(lm_index[x]) for x in h] for h, _ in need], np.int64)
+        nxt = lm_index[np.array([c for _, c in need], np.int64)]
+        lp = lm_weight * lm.logprob(*ctx.T, nxt) + bonus
+        lm_cache.update(zip(need, lp.tolist()))
 
     for t, row in enumerate(logp):
         if row[0] > skip_blank:  # blank: every beam stays as it is
             for v in beams.values():
-                v[0], v[1] = np.logaddexp(v[0], v[1]) + row[0], NEG
+                v[0], v[1] = _logaddexp(v[0], v[1]) + float(row[0]), NEG
             continue
-        cands = np.argsort(-row[1:])[:per_step]
-        cands = cands[row[cands + 1] >= min_logp]
+        top = np.argsort(-row[1:])[:per_step]
+        cands = [int(c) for c in top[row[top + 1] >= min_logp]]
+        probs = [float(row[c + 1]) for c in cands]
+        blank = float(row[0])
+        if use_lm:
+            lm_scores(list(beams), cands)
         nxt: dict[tuple, list] = {}
 
         def add(prefix, pb, pnb, em):
-            e = nxt.setdefault(prefix, [NEG, NEG, em])
-            if pnb > e[1] and em is not None:
+            e = nxt.get(prefix)
+            if e is None:
+                nxt[prefix] = [pb, pnb, em]
+                return
+            if pnb > e[1]:
                 e[2] = em
-            e[0], e[1] = np.logaddexp(e[0], pb), np.logaddexp(e[1], pnb)
+            e[0], e[1] = _logaddexp(e[0], pb), _logaddexp(e[1], pnb)
 
         for prefix, (pb, pnb, em) in beams.items():
-            total = np.logaddexp(pb, pnb)
-            add(prefix, total + row[0], NEG, em)
-            scores = lm_score(prefix, cands)
-            for c, s in zip(cands, scores):
-                p = row[c + 1]
+            total = _logaddexp(pb, pnb)
+            add(prefix, total + blank, NEG, em)
+            ctx = prefix[len(prefix) - hist:] if hist else ()
+            for c, p in zip(cands, probs):
+                s = lm_cache[(ctx, c)] if use_lm else bonus
+                seen = em + ((c, math.exp(p), t),)
                 if prefix and prefix[-1] == c:
                     add(prefix, NEG, pnb + p, em)  # the same character, still being read
-                    add(prefix + (int(c),), NEG, pb + p + s, em + ((int(c), float(np.exp(p)), t),))
+                    add(prefix + (c,), NEG, pb + p + s, seen)
                 else:
-                    add(prefix + (int(c),), NEG, total + p + s, em + ((int(c), float(np.exp(p)), t),))
-        beams = dict(sorted(nxt.items(), key=lambda kv: -np.logaddexp(kv[1][0], kv[1][1]))[:beam])
-    best = max(beams.values(), key=lambda v: np.logaddexp(v[0], v[1]))
+                    add(prefix + (c,), NEG, total + p + s, seen)
+        beams = dict(sorted(nxt.items(), key=lambda kv: -_logaddexp(kv[1][0], kv[1][1]))[:beam])
+    best = max(beams.values(), key=lambda v: _logaddexp(v[0], v[1]))
     return [ColumnChar(c, p, t) for c, p, t in best[2]]
+
+
+def _logaddexp(a: float, b: float) -> float:
+    """``log(exp(a) + exp(b))`` of two floats (numpy's ufunc is slow on scalars)."""
+    if a < b:
+        a, b = b, a
+    return a if b <= NEG else a + math.log1p(math.exp(b - a))
