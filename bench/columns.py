@@ -13,6 +13,7 @@ import argparse
 import csv
 import sys
 import time
+from itertools import product
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,6 +36,9 @@ def main() -> None:
                     help="both:boxes: the column reader's probability a character no box covers needs to be added")
     ap.add_argument("--column-weak", type=float, nargs="+", default=[0.0],
                     help="heat-map peaks from this score outline the columns the boxes miss (0: boxes only)")
+    ap.add_argument("--column-lm", nargs="+", default=[None],
+                    help="the column reader's language-model weight and character bonus, WEIGHT:BONUS (default: the "
+                         "Recognizer's)")
     ap.add_argument("--validation", action="store_true",
                     help="only the Genji validation block (00026_1 .. 00029_2), to choose --min-insert on")
     a = ap.parse_args()
@@ -49,7 +53,7 @@ def main() -> None:
     print(f"mode {a.mode}\n")
     print("| reader | Genji held-out CER | dev F1 | dev CER | 200021869 det / rec recall | s / page |\n|---|---|---|---|---|---|")
     for reader in a.readers:
-        rec = make_recognizer(a, reader, a.column_weak[0])
+        rec = make_recognizer(a, reader, a.column_weak[0], a.column_lm[0])
         t0, pages = time.perf_counter(), 0
         hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in genji["pages"].values()))
         pages += len(genji["pages"])
@@ -83,23 +87,27 @@ def validation(a: argparse.Namespace) -> None:
     aligner, _, block, spans = walk_manuscript(Path(a.shared), walker, validation=True)
     ref = block_reference(aligner.text, spans)
     print(f"Genji validation block {block[0].stem} .. {block[-1].stem}, {len(ref)} reference characters\n")
-    print("| reader | min insert | column weak | CER | s / page |\n|---|---|---|---|---|")
+    print("| reader | min insert | column weak | LM weight : bonus | CER | s / page |\n|---|---|---|---|---|---|")
     for reader in a.readers:
         for m in a.min_insert if reader in ("both", "both:boxes", "both:best") else [None]:
-            for weak in a.column_weak if reader != "chars" else [None]:
-                rec = make_recognizer(a, reader, weak)
+            for weak, lm in product(*([a.column_weak, a.column_lm] if reader != "chars" else [[None], [None]])):
+                rec = make_recognizer(a, reader, weak, lm)
                 if m is not None:
                     rec.min_insert = m
                 t0 = time.perf_counter()
                 hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in block))
                 dt = (time.perf_counter() - t0) / len(block)
-                print(f"| {reader} | {'' if m is None else m} | {'' if weak is None else weak} | "
+                lm_text = "" if reader == "chars" else f"{rec.column_lm_weight:g} : {rec.column_bonus:g}"
+                print(f"| {reader} | {'' if m is None else m} | {'' if weak is None else weak} | {lm_text} | "
                       f"{edit_distance(hyp, ref) / len(ref):.3f} | {dt:.2f} |", flush=True)
 
 
-def make_recognizer(a: argparse.Namespace, reader: str, weak: float | None) -> Recognizer:
-    """A recognizer for ``reader`` (``both:columns``: the column text as the text) with ``column_weak``."""
+def make_recognizer(a: argparse.Namespace, reader: str, weak: float | None, lm: str | None = None) -> Recognizer:
+    """A recognizer for ``reader`` (``both:columns``: the column text as the text) with ``column_weak`` and the
+    column reader's ``WEIGHT:BONUS``."""
     rec = Recognizer(mode=a.mode, reader=reader.split(":")[0], column_reader=a.column_reader)
+    if lm:
+        rec.column_lm_weight, rec.column_bonus = map(float, lm.split(":"))
     if ":" in reader:
         rec.both_text = reader.split(":")[1]
     if weak is not None:
