@@ -105,10 +105,12 @@ def test_read_a_page_by_columns_and_both_ways(tiny_reader, tmp_path):
         if reader == "columns":
             assert all(c.estimated for c in page.chars)
     keep = Recognizer(reader="both", column_reader=tiny_reader)
-    assert keep.both_text == "columns"  # the default: the column text, the boxes aligned to it
+    assert keep.both_text == "auto"  # the default: the column text where the reader is sure of the page, else boxes
     keep.both_text = "boxes"  # the boxes keep their readings, the reader adds what none covers
     page = keep.recognize(sample)
     assert [(c.box, c.code) for c in page.chars if not c.estimated] == [(c.box, c.code) for c in chars.chars]
+    auto = Recognizer(reader="both", column_reader=tiny_reader).recognize(sample)  # a reader unsure of the page
+    assert [(c.box, c.code) for c in auto.chars] == [(c.box, c.code) for c in page.chars]  # leaves it to the boxes
     keep.both_text = "best"  # the same boxes; each takes the more probable of its two readings
     best = keep.recognize(sample)
     assert [c.box for c in best.chars if not c.estimated] == [c.box for c in chars.chars]

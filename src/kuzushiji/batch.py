@@ -34,7 +34,7 @@ class RecognizerOptions:
     fp_filter: str | bool | None = None  # None: the mode's; False: none
     memory: str | bool | None = None  # glyph memory; None: the bundled one (bundled classifier only); False: none
     head_weight: float | None = None  # share of the memory's hand head; None: the mode's
-    reader: str = "chars"  # chars | columns | both (predictor.READERS)
+    reader: str | None = None  # chars | columns | both (predictor.READERS); None: the mode's
     column_reader: str | None = None  # the column reader's ONNX (None: bundled)
     column_weak: float = 0.0  # heat-map peaks from this score outline columns the boxes miss (0: off)
 

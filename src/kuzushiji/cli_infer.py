@@ -112,7 +112,7 @@ def cmd_align(a: argparse.Namespace) -> int:
     # --head-weight 0 when the memory was fitted to earlier labels of these pages: it would vote for their mistakes)
     rec = Recognizer(a.detector, a.classifier, threads=a.threads, top_k=10, lm_weight=0.0,
                      mode="accurate" if a.accurate else "fast", fp_filter=False,
-                     memory=False if a.no_memory else a.memory, head_weight=a.head_weight)
+                     memory=False if a.no_memory else a.memory, head_weight=a.head_weight, reader="chars")
     given = {"min_run": a.min_run, "window": a.window, "min_prob": a.min_prob}
     params = AlignParams(**{k: v for k, v in given.items() if v is not None})
     pages, failed, labels = align_to_folder(files, text, out.path, rec, params, a.overlay, say, progress=not a.quiet)
@@ -180,7 +180,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     sources = expand_sources(a.inputs, a.recursive, warn=lambda m: print(m, file=sys.stderr))
     if not sources:
         raise DataError(" ".join(a.inputs), "no input pages found")
-    rec = Recognizer(mode="accurate" if a.accurate else "fast", memory=False, threads=a.threads)
+    rec = Recognizer(mode="accurate" if a.accurate else "fast", memory=False, threads=a.threads, reader="chars")
     base = base_memory(getattr(a, "from"), rec.classifier)
     pages = [(s.page_id, lambda s=s: cv2.cvtColor(s.load(), cv2.COLOR_RGB2GRAY)) for s in sources]
     mem = adapt(rec, pages, a.rounds, a.min_prob, base, say=lambda m: print(m, file=sys.stderr), per_class=a.per_class)
@@ -245,9 +245,10 @@ def _page_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--no-memory", action="store_true", help="no glyph memory")
     r.add_argument("--head-weight", type=_share, help="share of the memory's hand head in the class probabilities, "
                                                      "0-1 (default 0.2; 0: not used)")
-    r.add_argument("--reader", choices=("chars", "columns", "both"), default="chars",
-                   help="chars: box by box (default); columns: each column read whole (CTC); both: the column text "
-                        "with the detected boxes aligned to it, estimated boxes where none was detected")
+    r.add_argument("--reader", choices=("chars", "columns", "both"),
+                   help="chars: box by box (the fast default); columns: each column read whole (CTC; manuscripts); "
+                        "both (the --accurate default): the column text with the detected boxes aligned to it and "
+                        "estimated boxes where none was found, on pages the column reader is sure of")
     r.add_argument("--column-reader", help="the column reader's ONNX (`export columns`; default: bundled)")
     r.add_argument("--column-weak", type=_share, default=0.0,
                    help="with --reader columns/both: the detector's weaker peaks, from this score (e.g. 0.2), also "

@@ -71,15 +71,19 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # the 90th percentile of what it drops on its own training pages (5.4 % fast, 5.9 % accurate; on other books it
 # dropped up to 64 %, true boxes among them). memory_scope "known": the memory's vote and head say nothing of classes
 # it holds no glyph of (a foreign or adapted memory otherwise pulls every reading to its few classes). memory_weight 4
-# and the three settings: docs/experiments/unseen_books.md, leave-one-book-out (bench/crossbook.py).
+# and the three settings: docs/experiments/unseen_books.md, leave-one-book-out (bench/crossbook.py). reader: fast
+# reads box by box; accurate also reads each column whole and takes its text on pages the column reader is sure of
+# (Genji held-out CER 0.249 -> 0.148, the other books as before; docs/experiments/column_reader.md).
 NESTED = 0.5
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
              "nested": NESTED, "memory": "memory.npz", "memory_weight": 4.0, "head_weight": 0.2,
-             "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter_fast.json", "filter_max_drop": 0.05, "memory_scope": "known"},
+             "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter_fast.json", "filter_max_drop": 0.05, "memory_scope": "known",
+             "reader": "chars"},
     "accurate": {"det_scales": (0.9, 1.0, 1.1), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
                  "nested": NESTED, "memory": "memory.npz", "memory_weight": 4.0, "head_weight": 0.2,
-                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json", "filter_max_drop": 0.05, "memory_scope": "known"},
+                 "classifiers": ("classifier_2.onnx",), "fp_filter": "fp_filter.json", "filter_max_drop": 0.05, "memory_scope": "known",
+                 "reader": "both"},
 }
 READERS = ("chars", "columns", "both")
 TTA_PADS = (0.0, 0.04)  # ``tta=True``: two framings (measured within 1 point F1 of 0.02 alone)
@@ -111,7 +115,7 @@ class Recognizer:
                  prior_weight: float | None = None, mode: str = "fast", fp_filter: str | Path | bool | None = None,
                  memory: str | Path | bool | None = None, memory_weight: float | None = None,
                  nested: float | None = None, head_weight: float | None = None,
-                 filter_max_drop: float | None = None, memory_scope: str | None = None, reader: str = "chars",
+                 filter_max_drop: float | None = None, memory_scope: str | None = None, reader: str | None = None,
                  column_reader: str | Path | None = None, column_weak: float = 0.0) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
@@ -160,15 +164,19 @@ class Recognizer:
             raise ValueError(f"memory_scope must be 'known' or 'all', not {self.memory_scope!r}")
         # chars: the character pipeline; columns: the column reader (CTC) over each column; both: its text with the
         # detected boxes aligned to it (kuzushiji.column_text)
+        reader = reader or m["reader"]
         if reader not in READERS:
             raise ValueError(f"reader must be one of {', '.join(READERS)}, not {reader!r}")
         self.reader = reader
         # reader "both": "columns": the column text is the text, the detected boxes aligned to it; "boxes": the boxes
         # keep their own readings and the column reader adds the characters no box covers (read with p >=
-        # min_insert); "best": the same, a box taking the more probable of its two readings. Chosen on the Genji
-        # validation block (docs/experiments/column_reader.md): CER 0.130 against 0.148 (best), 0.165 (boxes), 0.172
-        # for chars alone.
-        self.both_text = "columns"
+        # min_insert); "best": the same, a box taking the more probable of its two readings; "auto": "columns" on a
+        # page the column reader reads with a mean probability of trust_columns or more (a hand it knows), elsewhere
+        # the page as the boxes read it, untouched. On the Genji validation block: columns 0.130, best 0.148, boxes 0.165 (chars alone
+        # 0.172); the mean probability is 0.74-0.81 on its sides, 0.48-0.57 on the woodblock dev book's pages and
+        # 0.32 on 200021869's (docs/experiments/column_reader.md).
+        self.both_text = "auto"
+        self.trust_columns = 0.65
         self.min_insert = 0.5
         # the heat map's peaks from this score up to the detection threshold outline columns the boxes miss
         # (kuzushiji.reading_order.segment_columns); 0: columns from the detected boxes only
@@ -213,9 +221,11 @@ class Recognizer:
         the first detector at the working scale, for finding columns where characters were missed."""
         t = self.detector.threshold
         low = min(weak, t) if weak else t
-        runs = [r for d in self.detectors for r in d.runs(gray, min(low, 0.5 * t), self.det_scales, self.det_shifts)]
+        several = len(self.detectors) * len(self.det_scales) * len(self.det_shifts) > 1  # boxes of several runs fused
+        runs = [r for d in self.detectors
+                for r in d.runs(gray, min(low, 0.5 * t) if several else low, self.det_scales, self.det_shifts)]
         base = runs[self.det_scales.index(1.0) * len(self.det_shifts) if 1.0 in self.det_scales else 0]
-        if len(runs) == 1:
+        if not several:
             boxes = base[base[:, 4] >= t]
         else:
             fused = fuse_boxes([r[r[:, 4] >= 0.5 * t] for r in runs])
@@ -397,8 +407,13 @@ class Recognizer:
             grown, new = column_regions([c.box for c in page.columns], weak, h)
             reads = read_columns(self.column_reader, gray, grown + new, self.lm, self._column_lm_index,
                                  self.column_lm_weight, self.column_bonus)
-            page = merge_page(self.column_reader, page, grown, reads[:len(grown)], new, reads[len(grown):],
-                              text_from=self.both_text, min_insert=self.min_insert)
+            text_from = self.both_text
+            if text_from == "auto":
+                probs = [c.prob for read in reads for c in read[0]]
+                text_from = "columns" if probs and float(np.mean(probs)) >= self.trust_columns else None
+            if text_from is not None:  # None: the column reader is unsure of this page, the boxes' reading stays
+                page = merge_page(self.column_reader, page, grown, reads[:len(grown)], new, reads[len(grown):],
+                                  text_from=text_from, min_insert=self.min_insert)
             timings["columns"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in timings.items()}
         return page
