@@ -172,9 +172,9 @@ class Recognizer:
         # keep their own readings and the column reader adds the characters no box covers (read with p >=
         # min_insert); "best": the same, a box taking the more probable of its two readings; "auto": "columns" on a
         # page the column reader reads with a mean probability of trust_columns or more (a hand it knows), elsewhere
-        # the page as the boxes read it, untouched. On the Genji validation block: columns 0.130, best 0.148, boxes 0.165 (chars alone
-        # 0.172); the mean probability is 0.74-0.81 on its sides, 0.48-0.57 on the woodblock dev book's pages and
-        # 0.32 on 200021869's (docs/experiments/column_reader.md).
+        # the page as the boxes read it, untouched. On the Genji validation block: columns 0.130, best 0.148, boxes
+        # 0.165 (chars alone 0.172); the mean probability is 0.74-0.81 on its sides, 0.48-0.57 on the woodblock dev
+        # book's pages and 0.32 on 200021869's (docs/experiments/column_reader.md).
         self.both_text = "auto"
         self.trust_columns = 0.65
         self.min_insert = 0.5

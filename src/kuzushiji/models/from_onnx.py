@@ -142,7 +142,10 @@ def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict]:
     xin = x.numpy()
     ref = sess.run(None, {sess.get_inputs()[0].name: xin})
     with torch.no_grad():
-        got = (model(x),) if kind == "columns" else model(x) if kind == "detector" else (model.head(model.forward_features(x)), model.forward_features(x))
+        if kind == "classifier":
+            got = (model.head(model.forward_features(x)), model.forward_features(x))
+        else:
+            got = model(x) if kind == "detector" else (model(x),)
     diff = max(float(np.abs(a.numpy() - b).max()) for a, b in zip(got, ref))
     if diff > 1e-3:
         raise DataError(path, f"the rebuilt {name} differs from the file by {diff:.2g}")

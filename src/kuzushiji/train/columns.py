@@ -182,7 +182,8 @@ def train_columns(cfg: ColumnConfig) -> Path:
             freeze_batchnorm(model)
         rng = np.random.default_rng(cfg.seed * 1009 + epoch)
         t0, losses = time.time(), []
-        bar = tqdm(batches(heights, cfg.batch, cfg.max_pixels, rng, epoch_indices(sizes, reps, rng))[rank::world], desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        todo = batches(heights, cfg.batch, cfg.max_pixels, rng, epoch_indices(sizes, reps, rng))[rank::world]
+        bar = tqdm(todo, desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    leave=False, disable=rank != 0)
         for b in bar:
             x = batch_tensor([train.strips[i] for i in b], rng, cfg.shape_aug).to(device)
