@@ -73,7 +73,7 @@ ModelPaths = Union[str, Path, Sequence[Union[str, Path]], None]
 # it holds no glyph of (a foreign or adapted memory otherwise pulls every reading to its few classes). memory_weight 4
 # and the three settings: docs/experiments/unseen_books.md, leave-one-book-out (bench/crossbook.py). reader: fast
 # reads box by box; accurate also reads each column whole and takes its text on pages the column reader is sure of
-# (Genji held-out CER 0.249 -> 0.148, the other books as before; docs/experiments/column_reader.md).
+# (Genji held-out CER 0.249 -> 0.147, the other books as before; docs/experiments/column_reader.md).
 NESTED = 0.5
 MODES: dict[str, dict] = {
     "fast": {"det_scales": (1.0,), "det_shifts": (0.0,), "crop_pads": (READ_PAD,), "prior_weight": 0.5,
@@ -177,6 +177,7 @@ class Recognizer:
         # book's pages and 0.32 on 200021869's (docs/experiments/column_reader.md).
         self.both_text = "auto"
         self.trust_columns = 0.65
+        self.trust_sample = 4  # "auto" decides on the page's longest columns, and reads the rest only if it trusts
         self.min_insert = 0.5
         # the heat map's peaks from this score up to the detection threshold outline columns the boxes miss
         # (kuzushiji.reading_order.segment_columns); 0: columns from the detected boxes only
@@ -354,6 +355,20 @@ class Recognizer:
         return Page(image_id, width, height, chars, columns, {k: round(v, 4) for k, v in (timings or {}).items()},
                     source)
 
+    def _read_into(self, gray: np.ndarray, boxes: list, which: list[int], reads: list) -> str | None:
+        """Read the columns ``which`` of ``boxes`` into ``reads``; how ``both`` combines the page: ``both_text``,
+        or with ``"auto"`` "columns" when the characters read so far have a mean probability of ``trust_columns``
+        or more, else None (the page is left to the boxes)."""
+        from .column_text import read_columns
+
+        for k, r in zip(which, read_columns(self.column_reader, gray, [boxes[k] for k in which], self.lm,
+                                            self._column_lm_index, self.column_lm_weight, self.column_bonus)):
+            reads[k] = r
+        if self.both_text != "auto":
+            return self.both_text
+        probs = [c.prob for r in reads if r is not None for c in r[0]]
+        return "columns" if probs and float(np.mean(probs)) >= self.trust_columns else None
+
     def _read_by_columns(self, gray: np.ndarray, page: Page, det: np.ndarray, weak: np.ndarray) -> Page:
         """``reader="columns"``: the columns the detected boxes and the weak peaks outline, read whole."""
         from .column_text import column_regions, columns_page, read_columns
@@ -400,18 +415,19 @@ class Recognizer:
         page = self.assemble(image_id, W, H, det, probs, source=source, evidence=evidence)
         timings["layout"] = time.perf_counter() - t
         if self.reader == "both":
-            from .column_text import column_regions, merge_page, read_columns
+            from .column_text import column_regions, merge_page
 
             t = time.perf_counter()
             h = float(np.median(det[:, 3])) if len(det) else 32.0
             grown, new = column_regions([c.box for c in page.columns], weak, h)
-            reads = read_columns(self.column_reader, gray, grown + new, self.lm, self._column_lm_index,
-                                 self.column_lm_weight, self.column_bonus)
-            text_from = self.both_text
-            if text_from == "auto":
-                probs = [c.prob for read in reads for c in read[0]]
-                text_from = "columns" if probs and float(np.mean(probs)) >= self.trust_columns else None
+            boxes = grown + new
+            reads: list = [None] * len(boxes)
+            first = range(len(boxes))
+            if self.both_text == "auto":  # the longest columns first: a page the reader is unsure of stops there
+                first = sorted(first, key=lambda k: -boxes[k][3])[:self.trust_sample]
+            text_from = self._read_into(gray, boxes, list(first), reads)
             if text_from is not None:  # None: the column reader is unsure of this page, the boxes' reading stays
+                self._read_into(gray, boxes, [k for k, r in enumerate(reads) if r is None], reads)
                 page = merge_page(self.column_reader, page, grown, reads[:len(grown)], new, reads[len(grown):],
                                   text_from=text_from, min_insert=self.min_insert)
             timings["columns"] = time.perf_counter() - t
