@@ -18,18 +18,11 @@ import numpy as np
 from .align import AlignParams, align_page, normalize_text
 from .datasets.columns import strip_with_origin
 from .inference.column_reader import ColumnChar
-from .reading_order import Box, merge_order, segment_columns
+from .reading_order import Box, merge_order
 from .structures import Candidate, Char, Column, Page
 from .vocab import code_to_char
 
 Read = tuple[list[ColumnChar], float, float, float]  # what a strip holds, and the strip's x0, y0, scale
-
-
-def column_regions(columns: list[Box], weak: np.ndarray, char_h: float) -> tuple[list[Box], list[Box]]:
-    """``(columns grown over weak peaks, new columns of weak peaks only)``; see :func:`segment_columns`."""
-    if not len(weak):
-        return list(columns), []
-    return segment_columns(columns, weak, char_h)
 
 
 def read_columns(reader, gray: np.ndarray, boxes: list[Box], lm=None, lm_index=None, lm_weight: float = 0.0,
@@ -47,6 +40,13 @@ def _estimated(reader, box: Box, c: ColumnChar, y0: float, scale: float, height:
     x, _, w, _ = box
     box = (x, float(yc - height / 2), w, float(height))
     return Char(box, code, code_to_char(code), c.prob, 0.0, [Candidate(code, code_to_char(code), c.prob)], column, True)
+
+
+def _read_as(reader, d: Char, c: ColumnChar) -> Char:
+    """Detected box ``d`` with the column reader's reading ``c``: that reading first among its candidates."""
+    code = reader.codes[c.cls]
+    cands = [Candidate(code, code_to_char(code), c.prob)] + [a for a in d.candidates if a.code != code]
+    return Char(d.box, code, code_to_char(code), d.det_score * c.prob, d.det_score, cands[:len(d.candidates) or 1])
 
 
 def _assemble(page: Page, boxes: list[Box], per_column: list[list[Char]], order: list[int]) -> Page:
@@ -99,12 +99,8 @@ def merge_page(reader, page: Page, grown: list[Box], reads: list[Read], new: lis
         out = []
         for j, i in enumerate(kept):
             c = read[i]
-            code = reader.codes[c.cls]
             if j in box_of:
-                d = page.chars[box_of[j]]
-                cands = [Candidate(code, code_to_char(code), c.prob)] + [a for a in d.candidates if a.code != code]
-                out.append(Char(d.box, code, code_to_char(code), d.det_score * c.prob, d.det_score,
-                                cands[:len(d.candidates) or 1]))
+                out.append(_read_as(reader, page.chars[box_of[j]], c))
             else:
                 out.append(_estimated(reader, box, c, y0, scale, h, -1))
         per_column.append(out)
@@ -139,10 +135,7 @@ def _with_insertions(reader, page: Page, members: list[int], box: Box, read: lis
         d = page.chars[b]
         c = read[kept[pos_of[b]]] if b in pos_of else None
         if surer and c is not None and reader.codes[c.cls] != d.code and c.prob > _prob(d):
-            code = reader.codes[c.cls]
-            cands = [Candidate(code, code_to_char(code), c.prob)] + [a for a in d.candidates if a.code != code]
-            out.append(Char(d.box, code, code_to_char(code), d.det_score * c.prob, d.det_score,
-                            cands[:len(d.candidates) or 1]))
+            out.append(_read_as(reader, d, c))
         else:
             out.append(Char(d.box, d.code, d.char, d.score, d.det_score, d.candidates))
     insert_upto(len(kept))

@@ -19,7 +19,7 @@ from .inference.detector import OnnxDetector, drop_nested, fuse_boxes
 from .io.image import as_gray, read_page
 from .language_model import NgramLM
 from .memory import GlyphMemory
-from .reading_order import group_columns
+from .reading_order import column_box, group_columns, merge_order, segment_columns
 from .structures import Candidate, Char, CharBox, Column, Page
 from .io.crop import READ_PAD, crop_box
 from .vocab import RARE, code_to_char
@@ -348,21 +348,22 @@ class Recognizer:
                 members.append(len(chars))
                 chars.append(Char((x, y, w, h), best.code, best.char, s * best.prob, s, cands, len(columns)))
             if members:
-                xs = np.array([chars[m].box for m in members], np.float32)
-                x0, y0 = xs[:, 0].min(), xs[:, 1].min()
-                columns.append(Column(members, (float(x0), float(y0), float((xs[:, 0] + xs[:, 2]).max() - x0),
-                                                float((xs[:, 1] + xs[:, 3]).max() - y0))))
+                columns.append(Column(members, column_box(np.array([chars[m].box for m in members], np.float32))))
         return Page(image_id, width, height, chars, columns, {k: round(v, 4) for k, v in (timings or {}).items()},
                     source)
+
+    def _read_strips(self, gray: np.ndarray, boxes: list) -> list:
+        """The column reader over the column ``boxes`` of a page, decoded with this recognizer's language model."""
+        from .column_text import read_columns
+
+        return read_columns(self.column_reader, gray, boxes, self.lm, self._column_lm_index, self.column_lm_weight,
+                            self.column_bonus)
 
     def _read_into(self, gray: np.ndarray, boxes: list, which: list[int], reads: list) -> str | None:
         """Read the columns ``which`` of ``boxes`` into ``reads``; how ``both`` combines the page: ``both_text``,
         or with ``"auto"`` "columns" when the characters read so far have a mean probability of ``trust_columns``
         or more, else None (the page is left to the boxes)."""
-        from .column_text import read_columns
-
-        for k, r in zip(which, read_columns(self.column_reader, gray, [boxes[k] for k in which], self.lm,
-                                            self._column_lm_index, self.column_lm_weight, self.column_bonus)):
+        for k, r in zip(which, self._read_strips(gray, [boxes[k] for k in which])):
             reads[k] = r
         if self.both_text != "auto":
             return self.both_text
@@ -371,17 +372,13 @@ class Recognizer:
 
     def _read_by_columns(self, gray: np.ndarray, page: Page, det: np.ndarray, weak: np.ndarray) -> Page:
         """``reader="columns"``: the columns the detected boxes and the weak peaks outline, read whole."""
-        from .column_text import column_regions, columns_page, read_columns
-        from .datasets.columns import column_box
-        from .reading_order import merge_order
+        from .column_text import columns_page
 
         t = time.perf_counter()
         h = float(np.median(det[:, 3])) if len(det) else 32.0
-        grown, new = column_regions([column_box(det[idx, :4]) for idx in group_columns(det[:, :4])], weak, h)
+        grown, new = segment_columns([column_box(det[idx]) for idx in group_columns(det[:, :4])], weak, h)
         boxes = [(grown + new)[k] for k in merge_order(grown, new)]
-        reads = read_columns(self.column_reader, gray, boxes, self.lm, self._column_lm_index, self.column_lm_weight,
-                             self.column_bonus)
-        page = columns_page(self.column_reader, page, boxes, reads, h)
+        page = columns_page(self.column_reader, page, boxes, self._read_strips(gray, boxes), h)
         page.timings["columns"] = time.perf_counter() - t
         page.timings = {k: round(v, 4) for k, v in page.timings.items()}
         return page
@@ -415,11 +412,11 @@ class Recognizer:
         page = self.assemble(image_id, W, H, det, probs, source=source, evidence=evidence)
         timings["layout"] = time.perf_counter() - t
         if self.reader == "both":
-            from .column_text import column_regions, merge_page
+            from .column_text import merge_page
 
             t = time.perf_counter()
             h = float(np.median(det[:, 3])) if len(det) else 32.0
-            grown, new = column_regions([c.box for c in page.columns], weak, h)
+            grown, new = segment_columns([c.box for c in page.columns], weak, h)
             boxes = grown + new
             reads: list = [None] * len(boxes)
             first = range(len(boxes))

@@ -49,6 +49,13 @@ def _cx(boxes: np.ndarray, idx: list[int]) -> float:
 Box = tuple[float, float, float, float]
 
 
+def column_box(boxes: np.ndarray) -> Box:
+    """The union ``x, y, w, h`` of a column's character boxes ``(N, 4+)``."""
+    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+    x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
 def segment_columns(columns: list[Box], weak: np.ndarray, char_h: float, overlap: float = 0.35,
                     max_gap: float = 2.0, min_new: int = 3) -> tuple[list[Box], list[Box]]:
     """Column regions from the detector's weaker peaks as well as its boxes, for reading columns where
@@ -57,14 +64,13 @@ def segment_columns(columns: list[Box], weak: np.ndarray, char_h: float, overlap
     over weak peaks in line with it (``overlap`` of the narrower width) that lie within ``max_gap`` character
     heights of its end; weak peaks in line with no column form new columns (:func:`group_columns`) when there
     are ``min_new`` or more. Returns ``(grown columns, in the given order; new columns, in reading order)``."""
+    if not len(weak):
+        return list(columns), []
     grown = [list(c) for c in columns]
     used = np.zeros(len(weak), bool)
-    if len(weak):
-        wx0, wy0 = weak[:, 0], weak[:, 1]
-        wx1, wy1 = wx0 + weak[:, 2], wy0 + weak[:, 3]
+    wx0, wy0 = weak[:, 0], weak[:, 1]
+    wx1, wy1 = wx0 + weak[:, 2], wy0 + weak[:, 3]
     for c in grown:
-        if not len(weak):
-            break
         x0, x1 = c[0], c[0] + c[2]
         inline = (np.minimum(wx1, x1) - np.maximum(wx0, x0)) >= overlap * np.minimum(weak[:, 2], c[2])
         top, bottom = c[1], c[1] + c[3]
@@ -77,13 +83,7 @@ def segment_columns(columns: list[Box], weak: np.ndarray, char_h: float, overlap
         used |= inline & (wy1 >= top) & (wy0 <= bottom)
         c[1], c[3] = float(top), float(bottom - top)
     rest = np.nonzero(~used)[0]
-    new = []
-    for idx in group_columns(weak[rest, :4]) if len(rest) else []:
-        if len(idx) >= min_new:
-            b = weak[rest[idx], :4]
-            x0, y0 = b[:, 0].min(), b[:, 1].min()
-            new.append((float(x0), float(y0), float((b[:, 0] + b[:, 2]).max() - x0),
-                        float((b[:, 1] + b[:, 3]).max() - y0)))
+    new = [column_box(weak[rest[idx]]) for idx in group_columns(weak[rest, :4]) if len(idx) >= min_new]
     return [tuple(c) for c in grown], new
 
 

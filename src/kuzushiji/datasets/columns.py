@@ -19,17 +19,11 @@ import numpy as np
 
 from ..errors import DataError
 from ..io.image import load_image
-from ..reading_order import group_columns
+from ..reading_order import column_box, group_columns
 
 STRIP_WIDTH = 40  # pixels across a column strip
 MAX_STRIP_HEIGHT = 2400  # a taller column is cut at this height (a very long column of a tall page)
 ALIGNED = {"accepted", "matched", "mismatch", "merge", "split", "spelled", "unsure"}
-
-
-def column_box(boxes: np.ndarray) -> tuple[float, float, float, float]:
-    """The union ``x, y, w, h`` of a column's character boxes ``(N, 4)``."""
-    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-    return float(x0), float(y0), float((boxes[:, 0] + boxes[:, 2]).max() - x0), float((boxes[:, 1] + boxes[:, 3]).max() - y0)
 
 
 def column_strip(gray: np.ndarray, box: tuple[float, float, float, float], width: int = STRIP_WIDTH,

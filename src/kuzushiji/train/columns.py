@@ -100,10 +100,9 @@ def epoch_indices(sizes: list[int], repeat: list[float], rng: np.random.Generato
 
 
 def batches(heights: np.ndarray, batch: int, max_pixels: int, rng: np.random.Generator,
-            pool: np.ndarray | None = None) -> list[np.ndarray]:
-    """Indices (of ``pool``, default all) grouped by similar height (sorted with jitter), at most ``batch`` or
-    ``max_pixels`` each, shuffled."""
-    pool = np.arange(len(heights)) if pool is None else pool
+            pool: np.ndarray) -> list[np.ndarray]:
+    """The indices of ``pool`` (:func:`epoch_indices`) grouped by similar height (sorted with jitter), at most
+    ``batch`` or ``max_pixels`` each, shuffled."""
     order = pool[np.argsort(heights[pool] + rng.uniform(0, 64, len(pool)))]
     out, cur = [], []
     for i in order:
