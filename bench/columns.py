@@ -16,11 +16,13 @@ import time
 from itertools import product
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crossbook import SHARED, books  # noqa: E402
 
 from kuzushiji import Recognizer  # noqa: E402
-from kuzushiji.cer import edit_distance, reading  # noqa: E402
+from kuzushiji.cer import edit_distance, edit_ops, reading  # noqa: E402
 from kuzushiji.metrics import match_page  # noqa: E402
 
 
@@ -39,11 +41,17 @@ def main() -> None:
     ap.add_argument("--column-lm", nargs="+", default=[None],
                     help="the column reader's language-model weight and character bonus, WEIGHT:BONUS (default: the "
                          "Recognizer's)")
+    ap.add_argument("--page-confidence", action="store_true",
+                    help="the column reader's mean probability per page: the Genji validation block, the dev book, "
+                         "200021869 (what `both` trusts)")
     ap.add_argument("--validation", action="store_true",
                     help="only the Genji validation block (00026_1 .. 00029_2), to choose --min-insert on")
     a = ap.parse_args()
     if a.validation:
         validation(a)
+        return
+    if a.page_confidence:
+        page_confidence(a)
         return
     dev, hira, genji = books(Path(a.shared)).values()
     dev_text: dict[str, list[str]] = {}  # each page's columns in reading order (CODH's column texts)
@@ -87,7 +95,8 @@ def validation(a: argparse.Namespace) -> None:
     aligner, _, block, spans = walk_manuscript(Path(a.shared), walker, validation=True)
     ref = block_reference(aligner.text, spans)
     print(f"Genji validation block {block[0].stem} .. {block[-1].stem}, {len(ref)} reference characters\n")
-    print("| reader | min insert | column weak | LM weight : bonus | CER | s / page |\n|---|---|---|---|---|---|")
+    print("| reader | min insert | column weak | LM weight : bonus | CER | sub / del / ins | s / page |\n"
+          "|---|---|---|---|---|---|---|")
     for reader in a.readers:
         for m in a.min_insert if reader in ("both", "both:boxes", "both:best") else [None]:
             for weak, lm in product(*([a.column_weak, a.column_lm] if reader != "chars" else [[None], [None]])):
@@ -98,8 +107,25 @@ def validation(a: argparse.Namespace) -> None:
                 hyp = reading("".join(rec.recognize(p).text.replace("\n", "") for p in block))
                 dt = (time.perf_counter() - t0) / len(block)
                 lm_text = "" if reader == "chars" else f"{rec.column_lm_weight:g} : {rec.column_bonus:g}"
+                ops = edit_ops(hyp, ref)
                 print(f"| {reader} | {'' if m is None else m} | {'' if weak is None else weak} | {lm_text} | "
-                      f"{edit_distance(hyp, ref) / len(ref):.3f} | {dt:.2f} |", flush=True)
+                      f"{sum(ops) / len(ref):.3f} | {' / '.join(map(str, ops))} | {dt:.2f} |", flush=True)
+
+
+def page_confidence(a: argparse.Namespace) -> None:
+    """The mean probability of the characters the column reader reads on each page (``--reader columns``)."""
+    from align import walk_manuscript
+
+    S = Path(a.shared)
+    walker = Recognizer(top_k=10, lm_weight=0.0, fp_filter=False, head_weight=0.0)
+    block = walk_manuscript(S, walker, validation=True)[2]
+    dev, hira, _ = books(S).values()
+    rec = make_recognizer(a, "columns", a.column_weak[0], a.column_lm[0])
+    print("| pages | mean probability of the characters read, per page |\n|---|---|")
+    for name, pages in (("Genji validation block", block), ("dev book 100241706", list(dev["pages"].values())),
+                        ("200021869", list(hira["pages"].values()))):
+        means = [float(np.mean([c.score for c in rec.recognize(p).chars] or [0.0])) for p in pages]
+        print(f"| {name} ({len(pages)} pages) | {' '.join(f'{m:.2f}' for m in means)} |", flush=True)
 
 
 def make_recognizer(a: argparse.Namespace, reader: str, weak: float | None, lm: str | None = None) -> Recognizer:

@@ -70,3 +70,14 @@ def test_cer_reading_and_kanji_spellings():
     assert spelling_distance("", "給") == 1 and spelling_distance("給", "") == 1
     assert spelling_distance("日", "ひ") == 1  # not one kana: too easily a coincidence
     assert cer("御心ちに", "御こころちに") == 3 / 6 and cer("御心ちに", "御こころちに", spelling=True) == 0.0
+
+
+def test_edit_ops_split_the_edit_distance_into_substitutions_deletions_insertions():
+    from kuzushiji.cer import edit_distance, edit_ops
+
+    assert edit_ops("かきくけ", "かきくけ") == (0, 0, 0)
+    assert edit_ops("かくけ", "かきくけ") == (0, 1, 0)  # き missing from the reading: a deletion
+    assert edit_ops("かきくくけ", "かきくけ") == (0, 0, 1)
+    assert edit_ops("かきこけ", "かきくけ") == (1, 0, 0)
+    for hyp, ref in (("あいう", ""), ("", "あい"), ("いろはにほ", "いはにへとち")):
+        assert sum(edit_ops(hyp, ref)) == edit_distance(hyp, ref)

@@ -35,6 +35,27 @@ def edit_distance(a: str, b: str) -> int:
     return int(prev[-1])
 
 
+def edit_ops(hyp: str, ref: str) -> tuple[int, int, int]:
+    """``(substitutions, deletions, insertions)`` of one cheapest way to edit ``ref`` into ``hyp`` (their sum is
+    :func:`edit_distance`): deletions are reference characters missing from ``hyp``."""
+    n, m = len(hyp), len(ref)
+    d = np.zeros((n + 1, m + 1), np.int64)
+    d[:, 0], d[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i, j] = min(d[i - 1, j - 1] + (hyp[i - 1] != ref[j - 1]), d[i - 1, j] + 1, d[i, j - 1] + 1)
+    i, j, ops = n, m, [0, 0, 0]
+    while i or j:
+        if i and j and d[i, j] == d[i - 1, j - 1] + (hyp[i - 1] != ref[j - 1]):
+            ops[0] += hyp[i - 1] != ref[j - 1]
+            i, j = i - 1, j - 1
+        elif i and d[i, j] == d[i - 1, j] + 1:
+            ops[2], i = ops[2] + 1, i - 1
+        else:
+            ops[1], j = ops[1] + 1, j - 1
+    return ops[0], ops[1], ops[2]
+
+
 def spelling_distance(hyp: str, ref: str, readings: dict[str, frozenset[str]] | None = None) -> int:
     """Edit distance (unit costs) in which a kanji on either side also matches, at no cost, the characters of the
     other side that spell one of its ``readings`` (default :func:`kanji_readings`; at most ``LONGEST``)."""
